@@ -1,0 +1,47 @@
+from django.contrib import admin
+
+from detection.models import DetectionEvent, StockState
+from detection.services import stock_thresholds_update
+
+
+class StockStateInline(admin.StackedInline):
+    """Thresholds on the camera page: where managers calibrate."""
+
+    model = StockState
+    can_delete = False
+    fields = ("critical_level", "target_capacity", "smoothing_window", "raw_count", "smoothed_count",
+              "count_status", "last_frame_at")
+    readonly_fields = ("raw_count", "smoothed_count", "count_status", "last_frame_at")
+    verbose_name_plural = "stock thresholds"
+
+
+@admin.register(StockState)
+class StockStateAdmin(admin.ModelAdmin):
+    list_display = ("camera", "critical_level", "target_capacity", "smoothing_window", "smoothed_count",
+                    "count_status", "last_frame_at")
+    list_editable = ("critical_level", "target_capacity", "smoothing_window")
+    search_fields = ("camera__name", "camera__slug")
+    readonly_fields = ("camera", "raw_count", "smoothed_count", "count_status", "last_frame_at")
+
+    def save_model(self, request, obj, form, change) -> None:
+        # Through the service, so the status is re-evaluated and dashboards update at once.
+        stock_thresholds_update(camera=obj.camera, critical_level=obj.critical_level,
+                                target_capacity=obj.target_capacity, smoothing_window=obj.smoothing_window)
+
+
+@admin.register(DetectionEvent)
+class DetectionEventAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "camera", "raw_count", "smoothed_count", "status", "inference_ms", "captured_at")
+    list_filter = ("camera", "status", ("created_at", admin.DateFieldListFilter))
+    search_fields = ("camera__name", "camera__slug")
+    date_hierarchy = "created_at"
+    list_select_related = ("camera",)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

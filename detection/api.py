@@ -1,0 +1,179 @@
+"""Camera-facing API: `POST /api/v1/frames/`, `POST /api/v1/heartbeat/`, and `GET /healthz`.
+
+The contract is in ARCHITECTURE.md; cameras in the field depend on it, so every status code here
+is covered by tests/detection/test_ingest.py.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import connection
+from django.http import JsonResponse
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
+from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from detection.detector import ImageRejected, ImageTooLarge
+from detection.runtime import ModelUnavailable, detector_ready, get_detector
+from detection.services import StageTimer, frame_analyze, frame_record
+from devices.authentication import DeviceKeyAuthentication, IsCamera
+from devices.services import camera_mark_seen
+
+
+class PayloadTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The upload is too large."
+    default_code = "too_large"
+
+
+class ServiceUnavailable(APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The detection model is not loaded; try again later."
+    default_code = "model_unavailable"
+
+
+def exception_handler(exc, context):
+    """DRF's handler, plus: every error body carries a human-readable `detail` string."""
+    response = drf_exception_handler(exc, context)
+    if response is not None and isinstance(response.data, dict) and "detail" not in response.data:
+        fields = "; ".join(f"{name}: {' '.join(map(str, msgs))}" for name, msgs in response.data.items())
+        response.data = {"detail": f"Invalid input. {fields}", "errors": response.data}
+    return response
+
+
+class CameraRateThrottle(SimpleRateThrottle):
+    """Per-camera flood guard. Counters live in Django's cache: Redis when REDIS_URL is set, so all
+    workers share one budget per camera; one camera's flood never slows the others."""
+
+    scope = "camera_frames"
+
+    def get_rate(self) -> str:
+        return f"{settings.INGEST_RATE_FRAMES}/{settings.INGEST_RATE_WINDOW_S}s"
+
+    def parse_rate(self, rate):
+        frames, seconds = rate.split("/")
+        return int(frames), int(seconds.rstrip("s"))
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": request.user.camera.pk}
+
+
+class FrameInput(serializers.Serializer):
+    image = serializers.FileField(help_text="JPEG, PNG or WebP frame.", allow_empty_file=False)
+    captured_at = serializers.DateTimeField(required=False, help_text="When the camera took the frame (ISO 8601).")
+
+
+class FrameOutput(serializers.Serializer):
+    event_id = serializers.IntegerField()
+    camera = serializers.SlugField()
+    count = serializers.IntegerField(help_text="Packages detected in this frame.")
+    smoothed_count = serializers.IntegerField(help_text="Median of the last K counts; the status follows it.")
+    status = serializers.ChoiceField(choices=["CRITICAL", "WARNING", "FULL"])
+    inference_ms = serializers.FloatField()
+    captured_at = serializers.DateTimeField(allow_null=True)
+
+
+ERROR = inline_serializer("Error", {"detail": serializers.CharField()})
+
+
+def _check_declared_size(request) -> None:
+    # Refuse before Django reads the body: the Content-Length is known up front.
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > settings.INGEST_MAX_BYTES + 64 * 1024:  # multipart framing overhead
+        raise PayloadTooLarge(f"The upload is {declared} bytes; the limit is {settings.INGEST_MAX_BYTES} bytes.")
+
+
+class FrameIngestView(APIView):
+    """A camera posts a frame; the answer carries the count and the stock status."""
+
+    authentication_classes = [DeviceKeyAuthentication]
+    permission_classes = [IsCamera]
+    throttle_classes = [CameraRateThrottle]
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        operation_id="frames_create",
+        request=FrameInput,
+        responses={
+            201: FrameOutput,
+            400: OpenApiResponse(ERROR, description="Not a decodable JPEG/PNG/WebP image, or a bad field."),
+            401: OpenApiResponse(ERROR, description="Missing, wrong or revoked key, or inactive camera."),
+            413: OpenApiResponse(ERROR, description="Too many bytes or pixels (decompression bombs included)."),
+            429: OpenApiResponse(ERROR, description="Too many frames from this camera; see Retry-After."),
+            503: OpenApiResponse(ERROR, description="The detection model is not loaded."),
+        },
+    )
+    def post(self, request):
+        _check_declared_size(request)
+        camera = request.user.camera
+        form = FrameInput(data=request.data)
+        form.is_valid(raise_exception=True)
+        upload = form.validated_data["image"]
+        if upload.size > settings.INGEST_MAX_BYTES:
+            raise PayloadTooLarge(f"The image is {upload.size} bytes; the limit is {settings.INGEST_MAX_BYTES} bytes.")
+        timer = StageTimer()
+        try:
+            result = frame_analyze(data=upload.read(), timer=timer)
+        except ModelUnavailable as exc:
+            raise ServiceUnavailable(str(exc)) from exc
+        except ImageTooLarge as exc:
+            raise PayloadTooLarge(str(exc)) from exc
+        except ImageRejected as exc:
+            raise ValidationError({"detail": str(exc)}) from exc
+        captured_at = form.validated_data.get("captured_at")
+        event = timer.run("persist", frame_record, camera=camera, result=result, captured_at=captured_at)
+        body = FrameOutput(
+            {
+                "event_id": event.pk,
+                "camera": camera.slug,
+                "count": event.raw_count,
+                "smoothed_count": event.smoothed_count,
+                "status": event.status,
+                "inference_ms": event.inference_ms,
+                "captured_at": captured_at,
+            }
+        ).data
+        return Response(body, status=status.HTTP_201_CREATED, headers={"Server-Timing": timer.header()})
+
+
+class HeartbeatView(APIView):
+    """A camera with nothing to send says it is alive, so it does not turn OFFLINE."""
+
+    authentication_classes = [DeviceKeyAuthentication]
+    permission_classes = [IsCamera]
+
+    @extend_schema(
+        operation_id="heartbeat_create",
+        request=None,
+        responses={204: None, 401: OpenApiResponse(ERROR, description="Bad, revoked or missing key.")},
+    )
+    def post(self, request):
+        camera_mark_seen(camera=request.user.camera)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def healthz(request):
+    """200 when the database answers and the model is loaded; 503 otherwise (for load balancers)."""
+    checks = {"database": "ok", "model": "ok"}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception as exc:  # any driver error means "not ready"
+        checks["database"] = f"error: {exc.__class__.__name__}"
+    if not detector_ready():
+        checks["model"] = "error: not loaded"
+    healthy = all(value == "ok" for value in checks.values())
+    body = {"status": "ok" if healthy else "unavailable", **checks}
+    if healthy:
+        detector = get_detector()
+        body["model_name"] = detector.model_name
+        body["input_size"] = detector.input_size
+    return JsonResponse(body, status=200 if healthy else 503)

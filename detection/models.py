@@ -1,0 +1,96 @@
+"""What the cameras see and what it means: per-camera stock state and the activity log."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from devices.models import Camera
+
+
+class Status(models.TextChoices):
+    WAITING = "WAITING", "Waiting"
+    CRITICAL = "CRITICAL", "Critical"
+    WARNING = "WARNING", "Warning"
+    FULL = "FULL", "Full"
+    OFFLINE = "OFFLINE", "Offline"
+
+
+def status_for(count: int, *, critical_level: int, target_capacity: int) -> Status:
+    """The count-based status; OFFLINE and WAITING depend on time and history, not on the count."""
+    if count <= critical_level:
+        return Status.CRITICAL
+    if count >= target_capacity:
+        return Status.FULL
+    return Status.WARNING
+
+
+class StockState(models.Model):
+    """One camera's thresholds (set by managers) and its current reading (set by ingest).
+
+    Kept in the database, not in process memory, so every worker agrees on it.
+    """
+
+    camera = models.OneToOneField(Camera, on_delete=models.CASCADE, primary_key=True, related_name="stock")
+    critical_level = models.PositiveIntegerField(
+        default=5, help_text="At or below this many packages the spot is CRITICAL."
+    )
+    target_capacity = models.PositiveIntegerField(
+        default=20, help_text="At or above this many packages the spot is FULL."
+    )
+    smoothing_window = models.PositiveSmallIntegerField(
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(settings.ACTIVITY_LOG_SIZE)],
+        help_text="Status follows the median of the last K counts, so one occluded frame does not flip it "
+        "(1 = raw count).",
+    )
+    raw_count = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    smoothed_count = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    count_status = models.CharField(max_length=10, choices=Status.choices, default=Status.WAITING, editable=False)
+    last_frame_at = models.DateTimeField(null=True, blank=True, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "stock thresholds and state"
+        verbose_name_plural = "stock thresholds and state"
+
+    def __str__(self) -> str:
+        return f"{self.camera}: {self.count_status}"
+
+    def clean(self) -> None:
+        if self.critical_level is not None and self.target_capacity is not None:
+            if self.critical_level >= self.target_capacity:
+                raise ValidationError(
+                    {"critical_level": f"The critical level ({self.critical_level}) must be lower than the target "
+                     f"capacity ({self.target_capacity})."}
+                )
+
+    def status_for(self, count: int) -> Status:
+        return status_for(count, critical_level=self.critical_level, target_capacity=self.target_capacity)
+
+    def effective_status(self, now=None) -> Status:
+        """What the dashboard and API show: OFFLINE overrides the count once the camera went quiet."""
+        if self.camera.is_offline(now):
+            return Status.OFFLINE
+        return Status(self.count_status)
+
+
+class DetectionEvent(models.Model):
+    """One processed frame. The log keeps the newest ACTIVITY_LOG_SIZE rows per camera."""
+
+    camera = models.ForeignKey(Camera, on_delete=models.CASCADE, related_name="events")
+    created_at = models.DateTimeField(db_index=True)
+    captured_at = models.DateTimeField(null=True, blank=True, help_text="When the camera took the frame, if it said.")
+    raw_count = models.PositiveIntegerField()
+    smoothed_count = models.PositiveIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices)
+    inference_ms = models.FloatField()
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["camera", "-id"], name="event_camera_newest")]
+
+    def __str__(self) -> str:
+        return f"{self.camera} {self.created_at:%Y-%m-%d %H:%M:%S} {self.raw_count} {self.status}"

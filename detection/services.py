@@ -1,0 +1,156 @@
+"""Business actions of the detection app: ingest a frame, change thresholds.
+
+The ingest path: decode and detect outside any transaction (slow, no locks held), then one short
+transaction appends the event, trims the log, updates the camera's state, and after commit the
+dashboards are told.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from detection.detector import DecodedImage, DetectionResult, decode_image
+from detection.models import DetectionEvent, Status, StockState
+from detection.runtime import get_detector
+from devices.models import Camera
+
+
+@dataclass
+class StageTimer:
+    """Milliseconds per ingest stage, reported in the Server-Timing header and the benchmark."""
+
+    stages: dict[str, float] = field(default_factory=dict)
+
+    def run(self, name: str, fn, *args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            self.stages[name] = (time.perf_counter() - start) * 1000
+
+    def header(self) -> str:
+        return ", ".join(f"{name};dur={ms:.1f}" for name, ms in self.stages.items())
+
+
+def frame_analyze(*, data: bytes, timer: StageTimer | None = None) -> DetectionResult:
+    """Decode (at reduced size when the format allows) and run the detector. Raises ImageRejected."""
+    timer = timer or StageTimer()
+    detector = get_detector()
+    image: DecodedImage = timer.run(
+        "decode", decode_image, data, max_pixels=settings.INGEST_MAX_PIXELS, target_size=detector.input_size
+    )
+    return timer.run("detect", detector.detect, image)
+
+
+def stock_state_for(camera: Camera) -> StockState:
+    state, _ = StockState.objects.get_or_create(camera=camera)
+    return state
+
+
+def _smoothed(camera: Camera, raw_count: int, window: int) -> int:
+    """Median of this count and the previous window-1 counts.
+
+    With an even window the lower median is used: erring low raises a stock alert a frame early
+    rather than a frame late.
+    """
+    previous = list(
+        DetectionEvent.objects.filter(camera=camera).order_by("-id").values_list("raw_count", flat=True)[: window - 1]
+    )
+    return statistics.median_low([raw_count, *previous])
+
+
+def _trim_log(camera: Camera) -> None:
+    keep = settings.ACTIVITY_LOG_SIZE
+    oldest_kept = (
+        DetectionEvent.objects.filter(camera=camera).order_by("-id").values_list("id", flat=True)[keep - 1 : keep]
+    )
+    oldest_kept = list(oldest_kept)
+    if oldest_kept:
+        DetectionEvent.objects.filter(camera=camera, id__lt=oldest_kept[0]).delete()
+
+
+def frame_record(
+    *, camera: Camera, result: DetectionResult, captured_at: datetime | None = None
+) -> DetectionEvent:
+    """Persist one analysed frame: append the event, trim the log to its cap, update current state.
+
+    The state row is locked first (select_for_update; on SQLite the IMMEDIATE transaction mode
+    serialises writers), so concurrent frames of one camera keep the log at exactly its cap and
+    smooth over each other's counts in order.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        StockState.objects.get_or_create(camera=camera)
+        state = StockState.objects.select_for_update().get(camera=camera)
+        smoothed = _smoothed(camera, result.count, state.smoothing_window)
+        status = state.status_for(smoothed)
+        event = DetectionEvent.objects.create(
+            camera=camera,
+            created_at=now,
+            captured_at=captured_at,
+            raw_count=result.count,
+            smoothed_count=smoothed,
+            status=status,
+            inference_ms=round(result.inference_ms, 2),
+        )
+        _trim_log(camera)
+        StockState.objects.filter(pk=state.pk).update(
+            raw_count=result.count, smoothed_count=smoothed, count_status=status, last_frame_at=now, updated_at=now
+        )
+        Camera.objects.filter(pk=camera.pk).update(last_seen_at=now)
+        camera.last_seen_at = now
+        transaction.on_commit(lambda: _broadcast(camera_id=camera.pk, event_id=event.pk))
+    return event
+
+
+def stock_thresholds_update(
+    *, camera: Camera, critical_level: int, target_capacity: int, smoothing_window: int | None = None
+) -> StockState:
+    """Validate and save new thresholds, re-evaluating the status from the current smoothed count.
+
+    Raises ValidationError with per-field messages (non-negative, critical < target, window range).
+    """
+    with transaction.atomic():
+        StockState.objects.get_or_create(camera=camera)
+        state = StockState.objects.select_for_update().select_related("camera").get(camera=camera)
+        state.critical_level = critical_level
+        state.target_capacity = target_capacity
+        if smoothing_window is not None:
+            state.smoothing_window = smoothing_window
+        state.full_clean(exclude=["camera"])
+        if state.smoothed_count is not None:
+            state.count_status = state.status_for(state.smoothed_count)
+        state.save()
+        transaction.on_commit(lambda: _broadcast(camera_id=camera.pk, event_id=None))
+    return state
+
+
+def _broadcast(*, camera_id: int, event_id: int | None) -> None:
+    # Imported here: dashboard depends on detection, not the other way round; this is the one
+    # place ingest tells the outside world, and it only sends ids (never images).
+    from dashboard.broadcasts import stock_updated
+
+    stock_updated(camera_id=camera_id, event_id=event_id)
+
+
+def validation_messages(error: ValidationError) -> dict[str, list[str]]:
+    return error.message_dict if hasattr(error, "error_dict") else {"__all__": error.messages}
+
+
+__all__ = [
+    "Status",
+    "StageTimer",
+    "frame_analyze",
+    "frame_record",
+    "stock_state_for",
+    "stock_thresholds_update",
+    "validation_messages",
+]

@@ -1,0 +1,86 @@
+from django.contrib import admin, messages
+from django.utils.html import format_html
+
+from detection.admin import StockStateInline
+from detection.models import StockState
+from detection.services import stock_thresholds_update
+from devices.models import Camera, DeviceKey
+from devices.services import device_key_create, device_key_revoke
+
+
+class DeviceKeyInline(admin.TabularInline):
+    model = DeviceKey
+    extra = 0
+    fields = ("prefix", "label", "created_at", "last_used_at", "revoked_at")
+    readonly_fields = ("prefix", "created_at", "last_used_at", "revoked_at")
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        # Keys are made by the "Create a new device key" action, which shows the secret once.
+        return False
+
+
+@admin.register(Camera)
+class CameraAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "location", "is_active", "status_badge", "last_seen_at", "key_count")
+    list_filter = ("is_active",)
+    search_fields = ("name", "slug", "location")
+    prepopulated_fields = {"slug": ("name",)}
+    readonly_fields = ("last_seen_at", "created_at")
+    inlines = [StockStateInline, DeviceKeyInline]
+    actions = ["create_key"]
+
+    def save_formset(self, request, form, formset, change) -> None:
+        if formset.model is not StockState:
+            return super().save_formset(request, form, formset, change)
+        # Thresholds go through the service: validated, status re-evaluated, dashboards told.
+        for inline_form in formset.forms:
+            if inline_form.has_changed() or inline_form.instance._state.adding:
+                data = inline_form.cleaned_data
+                stock_thresholds_update(camera=form.instance, critical_level=data["critical_level"],
+                                        target_capacity=data["target_capacity"],
+                                        smoothing_window=data["smoothing_window"])
+
+    @admin.display(description="status")
+    def status_badge(self, camera: Camera) -> str:
+        stock = getattr(camera, "stock", None)
+        return stock.effective_status() if stock else "WAITING"
+
+    @admin.display(description="usable keys")
+    def key_count(self, camera: Camera) -> int:
+        return camera.keys.filter(revoked_at__isnull=True).count()
+
+    @admin.action(description="Create a new device key (shown once)")
+    def create_key(self, request, queryset) -> None:
+        for camera in queryset:
+            key, raw_key = device_key_create(camera=camera, label=f"created in admin by {request.user}")
+            self.message_user(
+                request,
+                format_html(
+                    "New key for <b>{}</b> (copy it now, it is not stored and will not be shown again): "
+                    "<code class='device-key'>{}</code>",
+                    camera.slug,
+                    raw_key,
+                ),
+                messages.WARNING,
+            )
+
+
+@admin.register(DeviceKey)
+class DeviceKeyAdmin(admin.ModelAdmin):
+    list_display = ("prefix", "camera", "label", "created_at", "last_used_at", "revoked_at")
+    list_filter = ("camera", ("revoked_at", admin.EmptyFieldListFilter))
+    search_fields = ("prefix", "label", "camera__slug", "camera__name")
+    readonly_fields = ("camera", "prefix", "created_at", "last_used_at", "revoked_at")
+    fields = ("camera", "label", "prefix", "created_at", "last_used_at", "revoked_at")
+    actions = ["revoke"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.action(description="Revoke selected keys")
+    def revoke(self, request, queryset) -> None:
+        for key in queryset:
+            device_key_revoke(key=key)
+        self.message_user(request, f"Revoked {queryset.count()} key(s).", messages.SUCCESS)

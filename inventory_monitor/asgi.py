@@ -1,0 +1,33 @@
+"""ASGI entry point: HTTP (Django) and WebSocket (Channels) on one server, Daphne by default."""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "inventory_monitor.settings")
+
+# Django must be set up before anything imports models (the consumers do).
+django_asgi_app = get_asgi_application()
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
+
+from dashboard.routing import websocket_urlpatterns  # noqa: E402
+from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
+
+if settings.DETECTOR_PRELOAD:
+    # Load and warm the ONNX session once per worker at start-up, not on the first camera's frame.
+    from detection.runtime import detector_ready
+
+    detector_ready()
+
+application = ProtocolTypeRouter(
+    {
+        # Static files (a few CSS/JS files) served by Django's ASGI static handler in every mode:
+        # WhiteNoise is WSGI-only, and Daphne alone serves none. Put a CDN/ALB cache in front at scale.
+        "http": ASGIStaticFilesHandler(django_asgi_app),
+        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+    }
+)

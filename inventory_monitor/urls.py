@@ -1,0 +1,21 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from detection import api
+
+admin.site.site_header = "Smart Inventory Monitor"
+admin.site.site_title = "Inventory Monitor admin"
+
+urlpatterns = [
+    path("api/v1/frames/", api.FrameIngestView.as_view(), name="api-frames"),
+    path("api/v1/heartbeat/", api.HeartbeatView.as_view(), name="api-heartbeat"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("healthz", api.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include("dashboard.urls")),
+]
