@@ -90,6 +90,7 @@ class DetectionEvent(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        permissions = [("inspect_frames", "Can upload frames to the Vision Inspector")]
         indexes = [models.Index(fields=["camera", "-id"], name="event_camera_newest")]
 
     def __str__(self) -> str:
