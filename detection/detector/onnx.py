@@ -1,0 +1,125 @@
+"""ONNX Runtime detector: one session per process, built once, warmed up once, shared by threads."""
+
+from __future__ import annotations
+
+import ast
+import functools
+import time
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from detection.detector.base import Detection, DetectionResult
+from detection.detector.decode import DecodedImage
+from detection.detector.postprocess import postprocess
+from detection.detector.preprocess import letterbox
+
+DEFAULT_MODEL_PATH = Path(__file__).resolve().parent.parent / "weights" / "package_detector.int8.onnx"
+DEFAULT_CONF = 0.30
+DEFAULT_IOU = 0.45
+DEFAULT_MAX_DET = 300
+
+
+def _parse_literal(value: str | None, default: object) -> object:
+    if value is None:
+        return default
+    try:
+        return ast.literal_eval(value)  # Ultralytics writes Python reprs: "[512, 512]", "{0: 'package'}"
+    except (ValueError, SyntaxError):
+        return default
+
+
+class OnnxDetector:
+    """``detect(image) -> DetectionResult``; input size and class names come from the model's metadata."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        conf: float = DEFAULT_CONF,
+        iou: float = DEFAULT_IOU,
+        max_det: int = DEFAULT_MAX_DET,
+        threads: int = 1,
+        warmup: bool = True,
+    ) -> None:
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"ONNX model {path} does not exist")
+        if not 0 <= conf < 1 or not 0 < iou <= 1 or max_det < 1 or threads < 1:
+            raise ValueError("need 0 <= conf < 1, 0 < iou <= 1, max_det >= 1, threads >= 1")
+        self.path = path
+        self.conf, self.iou, self.max_det, self.threads = conf, iou, max_det, threads
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self._input = self.session.get_inputs()[0]
+        self._output_name = self.session.get_outputs()[0].name
+
+        self.metadata: dict[str, str] = dict(self.session.get_modelmeta().custom_metadata_map)
+        self.input_size = self._read_input_size()
+        names = _parse_literal(self.metadata.get("names"), {0: "package"})
+        self.class_names: dict[int, str] = {int(k): str(v) for k, v in dict(names).items()}
+        self.model_name = self.metadata.get("model_name", path.stem)
+        self.version = self.metadata.get("version", "unknown")
+        if warmup:
+            self.detect(np.full((self.input_size, self.input_size, 3), 114, np.uint8))
+
+    def _read_input_size(self) -> int:
+        shape = self._input.shape  # [1, 3, H, W]; symbolic dims are strings
+        imgsz = _parse_literal(self.metadata.get("imgsz"), None)
+        if isinstance(imgsz, (list, tuple)) and len(imgsz) == 2 and imgsz[0] == imgsz[1]:
+            size = int(imgsz[0])
+        elif isinstance(imgsz, int):
+            size = imgsz
+        elif isinstance(shape[2], int) and shape[2] == shape[3]:
+            size = shape[2]
+        else:
+            raise ValueError(f"{self.path}: no square input size in metadata ({imgsz!r}) or input shape {shape}")
+        if isinstance(shape[2], int) and shape[2] != size:
+            raise ValueError(f"{self.path}: metadata imgsz {size} disagrees with the input shape {shape}")
+        return size
+
+    def detect(self, image: np.ndarray | DecodedImage, *, conf: float | None = None) -> DetectionResult:
+        """Boxes in original-image pixels. ``conf`` overrides the serving threshold (e.g. 0.001 for mAP)."""
+        if isinstance(image, DecodedImage):
+            pixels, original = image.pixels, (image.original_width, image.original_height)
+        else:
+            pixels, original = image, (image.shape[1], image.shape[0])
+        started = time.perf_counter()
+        tensor, scale, pad = letterbox(pixels, self.input_size)
+        prepared = time.perf_counter()
+        output = self.session.run([self._output_name], {self._input.name: tensor})[0]
+        ran = time.perf_counter()
+        boxes, scores, class_ids = postprocess(
+            output, conf=self.conf if conf is None else conf, iou=self.iou, max_det=self.max_det,
+            scale=scale, pad=pad, image_size=(pixels.shape[1], pixels.shape[0]), original_size=original,
+        )
+        detections = [
+            Detection(float(b[0]), float(b[1]), float(b[2]), float(b[3]), float(s), int(c))
+            for b, s, c in zip(boxes, scores, class_ids)
+        ]
+        finished = time.perf_counter()
+        return DetectionResult(
+            detections=detections, image_width=original[0], image_height=original[1],
+            inference_ms=(finished - started) * 1000, model_version=self.version,
+            extra={"pre_ms": (prepared - started) * 1000, "run_ms": (ran - prepared) * 1000,
+                   "post_ms": (finished - ran) * 1000},
+        )
+
+
+@functools.cache
+def load_detector(
+    path: str | Path = DEFAULT_MODEL_PATH,
+    *,
+    conf: float = DEFAULT_CONF,
+    iou: float = DEFAULT_IOU,
+    max_det: int = DEFAULT_MAX_DET,
+    threads: int = 1,
+) -> OnnxDetector:
+    """The process-wide detector for these settings (loaded and warmed up on first call)."""
+    return OnnxDetector(path, conf=conf, iou=iou, max_det=max_det, threads=threads)

@@ -1,0 +1,170 @@
+"""Evaluate an ONNX model through THE PRODUCT's code path (detection.detector: decode -> letterbox ->
+ONNX Runtime -> NMS) on a labelled YOLO folder.
+
+    python -m ml.evaluate                                         # shipped INT8 model, dataset val split
+    python -m ml.evaluate --model ml/runs/export/package_detector.512.fp32.onnx --json out.json
+    python -m ml.evaluate path/to/yolo_dataset --split val --conf 0.30
+
+Every image is detected once at conf 0.001 (for mAP); precision, recall and counts use the
+predictions above the serving ``--conf`` (identical to detecting at that conf: greedy NMS never lets
+a lower-scoring box suppress a higher one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ml.common import DEFAULT_DATASET, list_images
+from ml.metrics import IOU_THRESHOLDS, count_metrics_by_bucket, detection_metrics, match_image
+
+MAP_CONF = 0.001
+SWEEP_CONFS = (0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6)
+
+
+@dataclass
+class ImageResult:
+    name: str
+    true_count: int
+    boxes: np.ndarray  # (n, 4) xyxy original pixels, conf >= MAP_CONF
+    scores: np.ndarray
+    tp: np.ndarray  # (n, 10)
+    inference_ms: float
+    decode_ms: float
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    from detection.detector import DEFAULT_MODEL_PATH
+    from detection.detector.onnx import DEFAULT_CONF, DEFAULT_IOU
+
+    parser = argparse.ArgumentParser(prog="python -m ml.evaluate", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("data", type=Path, nargs="?", default=DEFAULT_DATASET,
+                        help="YOLO folder with images/<split> and labels/<split> (or images/ and labels/)")
+    parser.add_argument("--split", default="val")
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL_PATH, help="ONNX model")
+    parser.add_argument("--conf", type=float, default=DEFAULT_CONF, help="serving confidence for P, R and counts")
+    parser.add_argument("--iou", type=float, default=DEFAULT_IOU, help="NMS IoU threshold")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--limit", type=int, default=0, help="evaluate only the first N images")
+    parser.add_argument("--worst", type=int, default=5, help="list the N images with the largest count error")
+    parser.add_argument("--json", type=Path, default=None, help="write all metrics to this file")
+    args = parser.parse_args(argv)
+    if not args.model.is_file():
+        parser.error(f"model {args.model} does not exist (export/quantize one, or pass --model)")
+    if not 0 < args.conf < 1:
+        parser.error("--conf must be in (0, 1)")
+    return args
+
+
+def resolve_folders(data: Path, split: str) -> tuple[Path, Path]:
+    for images, labels in ((data / "images" / split, data / "labels" / split), (data / "images", data / "labels")):
+        if images.is_dir() and list_images(images):
+            return images, labels
+    raise SystemExit(f"error: no images in {data}/images/{split} or {data}/images")
+
+
+def read_labels(path: Path, width: int, height: int) -> np.ndarray:
+    """YOLO 'cls cx cy w h' (normalised) -> (n, 4) xyxy pixels. A missing file means no objects."""
+    if not path.is_file():
+        return np.zeros((0, 4))
+    rows = [line.split() for line in path.read_text().splitlines() if line.strip()]
+    arr = np.array([[float(v) for v in row[1:5]] for row in rows], dtype=np.float64).reshape(-1, 4)
+    cx, cy, w, h = arr[:, 0] * width, arr[:, 1] * height, arr[:, 2] * width, arr[:, 3] * height
+    return np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1)
+
+
+def run_images(detector, images: list[Path], labels_dir: Path) -> list[ImageResult]:
+    from detection.detector import decode_image
+
+    results = []
+    for n, image_path in enumerate(images, 1):
+        t0 = time.perf_counter()
+        decoded = decode_image(image_path.read_bytes(), target_size=detector.input_size)
+        decode_ms = (time.perf_counter() - t0) * 1000
+        result = detector.detect(decoded, conf=MAP_CONF)
+        gt = read_labels(labels_dir / f"{image_path.stem}.txt", decoded.original_width, decoded.original_height)
+        boxes = np.array([[d.x1, d.y1, d.x2, d.y2] for d in result.detections]).reshape(-1, 4)
+        scores = np.array([d.score for d in result.detections])
+        results.append(ImageResult(image_path.name, len(gt), boxes, scores, match_image(boxes, scores, gt),
+                                   result.inference_ms, decode_ms))
+        if n % 50 == 0 or n == len(images):
+            print(f"[ml.evaluate] {n}/{len(images)} images", file=sys.stderr, flush=True)
+    return results
+
+
+def summarise(results: list[ImageResult], conf: float) -> dict:
+    tp = np.concatenate([r.tp for r in results]) if results else np.zeros((0, len(IOU_THRESHOLDS)), bool)
+    scores = np.concatenate([r.scores for r in results]) if results else np.zeros(0)
+    true_counts = np.array([r.true_count for r in results])
+    n_gt = int(true_counts.sum())
+    metrics = detection_metrics(tp, scores, n_gt, conf)
+    counts = np.array([int((r.scores > conf).sum()) for r in results])
+    sweep = {}
+    for c in SWEEP_CONFS:
+        swept = count_metrics_by_bucket(np.array([int((r.scores > c).sum()) for r in results]), true_counts)
+        sweep[str(c)] = {k: round(v["mae"], 3) for k, v in swept.items() if v.get("images")}
+    errors = counts - true_counts
+    worst = sorted(zip(results, counts, errors), key=lambda item: -abs(item[2]))
+    return {
+        "images": len(results),
+        "boxes": n_gt,
+        "conf": conf,
+        "detection": {k: v for k, v in asdict(metrics).items()},
+        "counting": count_metrics_by_bucket(counts, true_counts),
+        "count_mae_by_conf": sweep,
+        "latency_ms": {
+            "inference_median": float(np.median([r.inference_ms for r in results])),
+            "inference_p95": float(np.percentile([r.inference_ms for r in results], 95)),
+            "decode_median": float(np.median([r.decode_ms for r in results])),
+        },
+        "worst_count_images": [{"image": r.name, "true": r.true_count, "predicted": int(c), "error": int(e)}
+                               for r, c, e in worst[:20]],
+    }
+
+
+def print_report(report: dict, worst: int) -> None:
+    d = report["detection"]
+    print(f"model {report['model']} (input {report['input_size']}px, conf {report['conf']}, "
+          f"iou {report['iou']}) on {report['images']} images / {report['boxes']} boxes")
+    print(f"  precision {d['precision']:.3f}  recall {d['recall']:.3f}  "
+          f"mAP50 {d['map50']:.3f}  mAP50-95 {d['map50_95']:.3f}")
+    print(f"  {'bucket':<8}{'images':>7}{'MAE':>8}{'bias':>8}{'exact':>8}{'±1':>8}")
+    for name, m in report["counting"].items():
+        if m.get("images"):
+            print(f"  {name:<8}{m['images']:>7}{m['mae']:>8.2f}{m['bias']:>+8.2f}{m['exact']:>8.1%}{m['within_1']:>8.1%}")
+    print("  count MAE by conf: " + "  ".join(f"{c}:{v['all']:.2f}" for c, v in report["count_mae_by_conf"].items()))
+    lat = report["latency_ms"]
+    print(f"  inference median {lat['inference_median']:.1f} ms (p95 {lat['inference_p95']:.1f}), "
+          f"decode median {lat['decode_median']:.1f} ms")
+    for item in report["worst_count_images"][:worst]:
+        print(f"  worst: {item['image']} true {item['true']} predicted {item['predicted']}")
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
+    from detection.detector import OnnxDetector
+
+    images_dir, labels_dir = resolve_folders(args.data, args.split)
+    images = list_images(images_dir)[: args.limit or None]
+    detector = OnnxDetector(args.model, conf=args.conf, iou=args.iou, threads=args.threads)
+    print(f"[ml.evaluate] {args.model.name}: {len(images)} images from {images_dir}", file=sys.stderr, flush=True)
+    report = summarise(run_images(detector, images, labels_dir), args.conf)
+    report.update(model=str(args.model), input_size=detector.input_size, iou=args.iou,
+                  model_version=detector.version, data=str(images_dir))
+    print_report(report, args.worst)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=2))
+        print(f"[ml.evaluate] wrote {args.json}", file=sys.stderr)
+    return report
+
+
+if __name__ == "__main__":
+    main()
