@@ -35,12 +35,9 @@ class CameraAdmin(admin.ModelAdmin):
         if formset.model is not StockState:
             return super().save_formset(request, form, formset, change)
         # Thresholds go through the service: validated, status re-evaluated, dashboards told.
-        for inline_form in formset.forms:
-            if inline_form.has_changed() or inline_form.instance._state.adding:
-                data = inline_form.cleaned_data
-                stock_thresholds_update(camera=form.instance, critical_level=data["critical_level"],
-                                        target_capacity=data["target_capacity"],
-                                        smoothing_window=data["smoothing_window"])
+        for state in formset.save(commit=False):
+            stock_thresholds_update(camera=form.instance, critical_level=state.critical_level,
+                                    target_capacity=state.target_capacity, smoothing_window=state.smoothing_window)
 
     @admin.display(description="status")
     def status_badge(self, camera: Camera) -> str:

@@ -1,15 +1,11 @@
-"""Shared fixtures. Settings for tests come from the environment like production; the defaults
-below make them hermetic (DEBUG on for a secret-less run, no model preload at import)."""
+"""Shared fixtures. Environment defaults for tests are set in tests/pytest_env.py."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-os.environ.setdefault("DEBUG", "1")
-os.environ.setdefault("DETECTOR_PRELOAD", "0")
-
-import pytest  # noqa: E402
+import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "simulation" / "samples"
@@ -23,3 +19,69 @@ def _fresh_rate_limits():
     cache.clear()
     yield
     cache.clear()
+
+
+def dataset_dir() -> Path:
+    """The licensed dataset beside the checkout (read-only; its images are never committed)."""
+    for candidate in (os.environ.get("PACKAGES_DATASET"), REPO.parent / "shared" / "datasets" / "packages",
+                      Path("/work/shared/datasets/packages")):
+        if candidate and (Path(candidate) / "images" / "val").is_dir():
+            return Path(candidate)
+    raise RuntimeError("dataset not found: set PACKAGES_DATASET to the packages dataset folder")
+
+
+def labelled_val_images(min_boxes: int = 1, max_boxes: int = 1000, limit: int = 3) -> list[tuple[Path, int]]:
+    """(image path, labelled box count) for val images in a density range, in a stable order."""
+    root = dataset_dir()
+    found = []
+    for image in sorted((root / "images" / "val").glob("*.jpg")):
+        label = root / "labels" / "val" / f"{image.stem}.txt"
+        boxes = sum(1 for line in label.read_text().splitlines() if line.strip())
+        if min_boxes <= boxes <= max_boxes:
+            found.append((image, boxes))
+        if len(found) == limit:
+            break
+    return found
+
+
+@pytest.fixture
+def camera_with_key(db):
+    """A camera with thresholds critical 3 / target 15 / window 1, and its raw key."""
+    from detection.services import stock_thresholds_update
+    from devices.services import camera_create
+
+    def make(slug: str = "dock-1", critical: int = 3, target: int = 15, window: int = 1):
+        camera, raw_key = camera_create(slug=slug)
+        stock_thresholds_update(camera=camera, critical_level=critical, target_capacity=target,
+                                smoothing_window=window)
+        return camera, raw_key
+
+    return make
+
+
+@pytest.fixture
+def camera_client():
+    """A DRF client that authenticates as a camera."""
+    from rest_framework.test import APIClient
+
+    def make(raw_key: str) -> APIClient:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw_key}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def jpeg_bytes():
+    """Encode a synthetic RGB frame; for tests about the API, not about counting."""
+    import io
+
+    from PIL import Image
+
+    def make(width: int = 640, height: int = 480, fmt: str = "JPEG") -> bytes:
+        buf = io.BytesIO()
+        Image.new("RGB", (width, height), (120, 110, 90)).save(buf, fmt)
+        return buf.getvalue()
+
+    return make

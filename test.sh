@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Run the whole test suite on a fresh machine: installs what the tests need (Python packages in
+# .venv, Debian's chromium for the browser tests, redis-server for the multi-worker test), then
+# runs pytest. Extra arguments go to pytest (e.g. ./test.sh tests/devices -x).
+set -euo pipefail
+cd "$(dirname "$0")"
+PYTHON=${PYTHON:-$(command -v python3.11 || command -v python3)}
+need_apt=()
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "==> apt-get install ${need_apt[*]}"
+  SUDO=$([ "$(id -u)" = 0 ] && echo "" || echo sudo)
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+echo "==> installing requirements/dev.txt and requirements/ml.txt"
+.venv/bin/python -m pip install -q --disable-pip-version-check -r requirements/dev.txt -r requirements/ml.txt
+# Ultralytics drags in opencv-python; two cv2 packages share one folder and break each other.
+if .venv/bin/python -m pip show -q opencv-python >/dev/null 2>&1; then
+  .venv/bin/python -m pip uninstall -y -q opencv-python opencv-python-headless
+  .venv/bin/python -m pip install -q --no-deps --disable-pip-version-check \
+    "$(grep -E '^opencv-python-headless==' requirements/base.txt)"
+fi
+.venv/bin/python -c "import cv2, onnxruntime, django; print('cv2', cv2.__version__, '| onnxruntime', onnxruntime.__version__, '| django', django.__version__)"
+exec .venv/bin/python -m pytest "$@"

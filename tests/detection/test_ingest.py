@@ -1,0 +1,182 @@
+"""POST /api/v1/frames/: every row of the camera API contract, with the real shipped model."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
+
+from detection.detector import load_detector
+from detection.models import DetectionEvent, StockState
+from tests.conftest import labelled_val_images
+
+URL = "/api/v1/frames/"
+
+
+def upload(data: bytes, name: str = "frame.jpg", content_type: str = "image/jpeg") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, data, content_type=content_type)
+
+
+def png_with_declared_size(width: int, height: int) -> bytes:
+    """A valid small PNG whose header claims width x height: a decompression-bomb shape."""
+    buf = io.BytesIO()
+    Image.new("L", (8, 8)).save(buf, "PNG")
+    data = bytearray(buf.getvalue())
+    ihdr = struct.pack(">II", width, height) + bytes(data[24:29])
+    data[16:29] = ihdr
+    data[29:33] = struct.pack(">I", zlib.crc32(b"IHDR" + ihdr) & 0xFFFFFFFF)
+    return bytes(data)
+
+
+@pytest.mark.django_db
+class TestAccepted:
+    def test_it_counts_packages_in_a_real_frame(self, camera_with_key, camera_client):
+        camera, key = camera_with_key()
+        (image, labelled), = labelled_val_images(min_boxes=8, max_boxes=20, limit=1)
+        response = camera_client(key).post(URL, {"image": upload(image.read_bytes())}, format="multipart")
+        assert response.status_code == 201, response.content
+        body = response.json()
+        assert set(body) == {"event_id", "camera", "count", "smoothed_count", "status", "inference_ms", "captured_at"}
+        assert body["camera"] == "dock-1"
+        # A count a manager can trust: within a quarter of the labelled boxes on a mid-density frame.
+        assert abs(body["count"] - labelled) <= max(2, labelled // 4), (body["count"], labelled)
+        assert body["smoothed_count"] == body["count"]  # window 1
+        assert body["status"] == ("FULL" if body["count"] >= 15 else "WARNING" if body["count"] > 3 else "CRITICAL")
+        assert body["inference_ms"] > 0
+        event = DetectionEvent.objects.get(pk=body["event_id"])
+        assert (event.raw_count, event.status) == (body["count"], body["status"])
+        state = StockState.objects.get(camera=camera)
+        assert (state.raw_count, state.count_status) == (body["count"], body["status"])
+        camera.refresh_from_db()
+        assert camera.last_seen_at is not None
+
+    def test_it_reports_stage_timings_and_echoes_captured_at(self, camera_with_key, camera_client, jpeg_bytes):
+        _, key = camera_with_key()
+        response = camera_client(key).post(
+            URL, {"image": upload(jpeg_bytes()), "captured_at": "2026-11-27T08:00:00+01:00"}, format="multipart"
+        )
+        assert response.status_code == 201
+        assert response.json()["captured_at"] == "2026-11-27T07:00:00Z"
+        timing = response.headers["Server-Timing"]
+        assert all(f"{stage};dur=" in timing for stage in ("decode", "detect", "persist"))
+
+    @pytest.mark.parametrize("fmt,content_type", [("PNG", "image/png"), ("WEBP", "image/webp")])
+    def test_it_accepts_png_and_webp(self, camera_with_key, camera_client, jpeg_bytes, fmt, content_type):
+        _, key = camera_with_key()
+        response = camera_client(key).post(URL, {"image": upload(jpeg_bytes(fmt=fmt), "f", content_type)},
+                                           format="multipart")
+        assert response.status_code == 201, response.content
+
+    def test_ingest_query_count_is_bounded(self, camera_with_key, camera_client, jpeg_bytes,
+                                           django_assert_max_num_queries):
+        _, key = camera_with_key()
+        client = camera_client(key)
+        client.post(URL, {"image": upload(jpeg_bytes())}, format="multipart")  # warm: model, key last_used
+        # auth 1, state get_or_create + lock 2-3, smoothing 1, insert 1, trim 1-2, state 1, camera 1 (+savepoints)
+        with django_assert_max_num_queries(14):
+            assert client.post(URL, {"image": upload(jpeg_bytes())}, format="multipart").status_code == 201
+
+
+@pytest.mark.django_db
+class TestRejected:
+    def test_missing_key_is_401_with_www_authenticate(self, client, jpeg_bytes):
+        response = client.post(URL, {"image": upload(jpeg_bytes())})
+        assert response.status_code == 401
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+        assert "detail" in response.json()
+
+    @pytest.mark.parametrize("header", ["Bearer nope", "Bearer sim_00000000_wrong", "Bearer a b", "Token x"])
+    def test_wrong_key_is_401(self, camera_with_key, client, jpeg_bytes, header):
+        camera_with_key()
+        response = client.post(URL, {"image": upload(jpeg_bytes())}, HTTP_AUTHORIZATION=header)
+        assert response.status_code == 401
+        assert response.json()["detail"]
+        assert DetectionEvent.objects.count() == 0
+
+    def test_right_prefix_wrong_secret_is_401(self, camera_with_key, camera_client, jpeg_bytes):
+        _, key = camera_with_key()
+        forged = key[:-4] + ("AAAA" if not key.endswith("AAAA") else "BBBB")
+        assert camera_client(forged).post(URL, {"image": upload(jpeg_bytes())}).status_code == 401
+
+    def test_inactive_camera_is_401(self, camera_with_key, camera_client, jpeg_bytes):
+        camera, key = camera_with_key()
+        camera.is_active = False
+        camera.save()
+        assert camera_client(key).post(URL, {"image": upload(jpeg_bytes())}).status_code == 401
+
+    def test_not_an_image_is_400(self, camera_with_key, camera_client):
+        _, key = camera_with_key()
+        response = camera_client(key).post(URL, {"image": upload(b"GIF89a not really", "x.gif")})
+        assert response.status_code == 400
+        assert "image" in response.json()["detail"].lower()
+        assert DetectionEvent.objects.count() == 0
+
+    def test_truncated_jpeg_is_400(self, camera_with_key, camera_client, jpeg_bytes):
+        _, key = camera_with_key()
+        data = jpeg_bytes(1280, 720)
+        response = camera_client(key).post(URL, {"image": upload(data[: len(data) // 2])})
+        assert response.status_code == 400
+        assert response.json()["detail"]
+
+    def test_missing_image_field_is_400(self, camera_with_key, camera_client):
+        _, key = camera_with_key()
+        response = camera_client(key).post(URL, {"captured_at": "2026-01-01T00:00:00Z"}, format="multipart")
+        assert response.status_code == 400
+        assert "image" in response.json()["detail"]
+
+    def test_bad_captured_at_is_400(self, camera_with_key, camera_client, jpeg_bytes):
+        _, key = camera_with_key()
+        response = camera_client(key).post(URL, {"image": upload(jpeg_bytes()), "captured_at": "yesterday"})
+        assert response.status_code == 400
+        assert "captured_at" in response.json()["detail"]
+
+    def test_too_many_bytes_is_413(self, camera_with_key, camera_client, jpeg_bytes, settings):
+        _, key = camera_with_key()
+        settings.INGEST_MAX_BYTES = 10_000
+        data = jpeg_bytes(1600, 1200)
+        big = data + b"\0" * (20_000 - len(data)) if len(data) < 20_000 else data
+        response = camera_client(key).post(URL, {"image": upload(big)})
+        assert response.status_code == 413
+        assert "limit" in response.json()["detail"]
+
+    def test_decompression_bomb_is_413(self, camera_with_key, camera_client):
+        _, key = camera_with_key()
+        bomb = png_with_declared_size(60_000, 60_000)  # 3.6 gigapixels declared, 100 bytes sent
+        response = camera_client(key).post(URL, {"image": upload(bomb, "bomb.png", "image/png")})
+        assert response.status_code == 413
+        assert response.json()["detail"]
+
+    def test_pixels_over_the_limit_is_413(self, camera_with_key, camera_client, jpeg_bytes, settings):
+        _, key = camera_with_key()
+        settings.INGEST_MAX_PIXELS = 1_000_000
+        response = camera_client(key).post(URL, {"image": upload(jpeg_bytes(1600, 1200))})
+        assert response.status_code == 413
+
+    def test_a_flood_is_429_for_that_camera_only(self, camera_with_key, camera_client, jpeg_bytes, settings):
+        settings.INGEST_RATE_FRAMES = 2
+        _, noisy_key = camera_with_key("noisy")
+        _, quiet_key = camera_with_key("quiet")
+        noisy = camera_client(noisy_key)
+        codes = [noisy.post(URL, {"image": upload(jpeg_bytes())}).status_code for _ in range(3)]
+        assert codes == [201, 201, 429]
+        flooded = noisy.post(URL, {"image": upload(jpeg_bytes())})
+        assert int(flooded.headers["Retry-After"]) > 0
+        assert flooded.json()["detail"]
+        assert camera_client(quiet_key).post(URL, {"image": upload(jpeg_bytes())}).status_code == 201
+
+    def test_missing_model_is_503_and_loses_nothing(self, camera_with_key, camera_client, jpeg_bytes, settings,
+                                                     tmp_path):
+        _, key = camera_with_key()
+        settings.MODEL_PATH = tmp_path / "missing.onnx"
+        load_detector.cache_clear()
+        try:
+            response = camera_client(key).post(URL, {"image": upload(jpeg_bytes())})
+        finally:
+            load_detector.cache_clear()
+        assert response.status_code == 503
+        assert "model" in response.json()["detail"].lower()
+        assert DetectionEvent.objects.count() == 0
