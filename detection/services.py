@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from detection.alerts import StockAlert, alert_needed, stock_alert_send
 from detection.detector import DecodedImage, DetectionResult, decode_image
 from detection.models import DetectionEvent, Status, StockState
 from detection.runtime import get_detector
@@ -90,6 +91,7 @@ def frame_record(
     with transaction.atomic():
         StockState.objects.get_or_create(camera=camera)
         state = StockState.objects.select_for_update().get(camera=camera)
+        previous_status = state.count_status
         smoothed = _smoothed(camera, result.count, state.smoothing_window)
         status = state.status_for(smoothed)
         event = DetectionEvent.objects.create(
@@ -108,6 +110,8 @@ def frame_record(
         Camera.objects.filter(pk=camera.pk).update(last_seen_at=now)
         camera.last_seen_at = now
         transaction.on_commit(lambda: _broadcast(camera_id=camera.pk, event_id=event.pk))
+        state.count_status, state.smoothed_count = status, smoothed
+        _alert_on_commit(camera, state, previous_status)
     return event
 
 
@@ -126,11 +130,24 @@ def stock_thresholds_update(
         if smoothing_window is not None:
             state.smoothing_window = smoothing_window
         state.full_clean(exclude=["camera"])
+        previous_status = state.count_status
         if state.smoothed_count is not None:
             state.count_status = state.status_for(state.smoothed_count)
         state.save()
         transaction.on_commit(lambda: _broadcast(camera_id=camera.pk, event_id=None))
+        _alert_on_commit(camera, state, previous_status)
     return state
+
+
+def _alert_on_commit(camera: Camera, state: StockState, previous_status: str) -> None:
+    if not alert_needed(previous_status, state.count_status):
+        return
+    alert = StockAlert(
+        camera_slug=camera.slug, camera_name=camera.name, location=camera.location,
+        previous_status=previous_status, status=state.count_status, smoothed_count=state.smoothed_count,
+        critical_level=state.critical_level, target_capacity=state.target_capacity,
+    )
+    transaction.on_commit(lambda: stock_alert_send(alert))
 
 
 def _broadcast(*, camera_id: int, event_id: int | None) -> None:

@@ -219,3 +219,16 @@ INGEST_RATE_WINDOW_S = envint("INGEST_RATE_WINDOW_S", 60)
 # --- Stock defaults for new cameras ----------------------------------------------------------
 ACTIVITY_LOG_SIZE = 20
 CAMERA_DEFAULT_OFFLINE_TIMEOUT_S = envint("CAMERA_DEFAULT_OFFLINE_TIMEOUT_S", 300)
+
+# --- Low-stock alerts (entering/leaving CRITICAL) ------------------------------------------
+ALERT_EMAILS = envlist("ALERT_EMAILS", "")
+ALERT_SNS_TOPIC_ARN = os.environ.get("ALERT_SNS_TOPIC_ARN", "")
+AWS_REGION = os.environ.get("AWS_REGION", "us-east-1")
+AWS_ENDPOINT_URL = os.environ.get("AWS_ENDPOINT_URL", "")  # e.g. a local moto/localstack server
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = envint("EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT_S", 10)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "inventory-monitor@localhost")

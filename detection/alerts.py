@@ -1,0 +1,79 @@
+"""Low-stock alerts: when a camera's status enters CRITICAL, or leaves it, tell people who are not
+looking at the dashboard, by e-mail (SMTP) and/or an AWS SNS topic (SMS, e-mail, chat webhooks).
+
+Sent from a single background thread after the ingest transaction commits, so a slow mail server
+never delays a camera's answer; a failed send is logged and never loses the frame.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.mail import send_mail
+
+logger = logging.getLogger(__name__)
+_sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stock-alerts")
+
+
+@dataclass(frozen=True)
+class StockAlert:
+    camera_slug: str
+    camera_name: str
+    location: str
+    previous_status: str
+    status: str
+    smoothed_count: int | None
+    critical_level: int
+    target_capacity: int
+
+    @property
+    def recovered(self) -> bool:
+        return self.previous_status == "CRITICAL"
+
+    def subject(self) -> str:
+        if self.recovered:
+            return f"[Inventory] {self.camera_name}: stock recovered ({self.status})"
+        return f"[Inventory] {self.camera_name}: stock CRITICAL ({self.smoothed_count} left)"
+
+    def body(self) -> str:
+        where = f" at {self.location}" if self.location else ""
+        return (
+            f"Camera {self.camera_name} ({self.camera_slug}){where} changed from {self.previous_status} "
+            f"to {self.status}.\n"
+            f"Current count (smoothed): {self.smoothed_count}\n"
+            f"Critical level: {self.critical_level}   Target capacity: {self.target_capacity}\n"
+        )
+
+
+def alert_needed(previous_status: str, status: str) -> bool:
+    """Only transitions into or out of CRITICAL page someone; WARNING <-> FULL does not."""
+    return previous_status != status and "CRITICAL" in (previous_status, status)
+
+
+def stock_alert_send(alert: StockAlert) -> Future | None:
+    """Queue the alert on the background sender; returns the future (tests wait on it)."""
+    if not (settings.ALERT_EMAILS or settings.ALERT_SNS_TOPIC_ARN):
+        return None
+    return _sender.submit(_deliver, alert)
+
+
+def _deliver(alert: StockAlert) -> None:
+    if settings.ALERT_EMAILS:
+        try:
+            send_mail(alert.subject(), alert.body(), settings.DEFAULT_FROM_EMAIL, settings.ALERT_EMAILS)
+        except Exception:  # SMTP down: log, keep serving
+            logger.exception("stock alert e-mail for %s failed", alert.camera_slug)
+    if settings.ALERT_SNS_TOPIC_ARN:
+        try:
+            import boto3
+
+            boto3.client("sns", region_name=settings.AWS_REGION, endpoint_url=settings.AWS_ENDPOINT_URL or None).publish(
+                TopicArn=settings.ALERT_SNS_TOPIC_ARN, Subject=alert.subject()[:100], Message=alert.body(),
+                MessageAttributes={"status": {"DataType": "String", "StringValue": alert.status},
+                                   "camera": {"DataType": "String", "StringValue": alert.camera_slug}},
+            )
+        except Exception:
+            logger.exception("stock alert SNS publish for %s failed", alert.camera_slug)

@@ -1,0 +1,132 @@
+"""Low-stock alerts reach a real SMTP server (aiosmtpd) and an SNS topic (moto's server)."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import boto3
+import pytest
+from aiosmtpd.controller import Controller
+
+from detection.alerts import alert_needed
+from detection.detector import Detection, DetectionResult
+from detection.services import frame_record, stock_thresholds_update
+
+
+def result(count: int) -> DetectionResult:
+    return DetectionResult([Detection(i, i, i + 9, i + 9, 0.9, 0) for i in range(count)], 640, 480, 5.0)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list = []
+
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd handler hook
+        self.messages.append(envelope)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server(settings):
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
+    yield inbox
+    controller.stop()
+
+
+def sent(camera, counts, capture) -> None:
+    """Record frames, run their on-commit hooks, and wait until the background sender is idle."""
+    from detection.alerts import _sender
+
+    for n in counts:
+        with capture(execute=True):
+            frame_record(camera=camera, result=result(n))
+    _sender.submit(lambda: None).result(timeout=20)  # one worker: everything queued before is done
+
+
+@pytest.mark.parametrize(
+    "previous,status,expected",
+    [("WARNING", "CRITICAL", True), ("WAITING", "CRITICAL", True), ("CRITICAL", "WARNING", True),
+     ("CRITICAL", "FULL", True), ("WARNING", "FULL", False), ("CRITICAL", "CRITICAL", False),
+     ("WAITING", "WARNING", False)],
+)
+def test_only_critical_transitions_alert(previous, status, expected):
+    assert alert_needed(previous, status) is expected
+
+
+@pytest.mark.django_db
+def test_entering_and_leaving_critical_emails_the_managers(smtp_server, settings, camera_with_key,
+                                                           django_capture_on_commit_callbacks):
+    settings.ALERT_EMAILS = ["manager@example.com", "night-shift@example.com"]
+    camera, _ = camera_with_key()  # critical 3, target 15, window 1
+    sent(camera, [10, 2, 1, 12, 20], django_capture_on_commit_callbacks)
+    subjects = [m.content.decode().split("Subject: ", 1)[1].split("\n", 1)[0].strip() for m in smtp_server.messages]
+    assert subjects == ["[Inventory] Dock 1: stock CRITICAL (2 left)", "[Inventory] Dock 1: stock recovered (WARNING)"]
+    assert smtp_server.messages[0].rcpt_tos == ["manager@example.com", "night-shift@example.com"]
+    assert "Critical level: 3" in smtp_server.messages[0].content.decode()
+
+
+@pytest.mark.django_db
+def test_raising_the_critical_level_over_the_count_alerts_too(smtp_server, settings, camera_with_key,
+                                                              django_capture_on_commit_callbacks):
+    settings.ALERT_EMAILS = ["manager@example.com"]
+    camera, _ = camera_with_key()
+    sent(camera, [8], django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        stock_thresholds_update(camera=camera, critical_level=10, target_capacity=30)
+    sent(camera, [], django_capture_on_commit_callbacks)
+    assert len(smtp_server.messages) == 1
+    assert "CRITICAL (8 left)" in smtp_server.messages[0].content.decode()
+
+
+@pytest.mark.django_db
+def test_a_dead_mail_server_does_not_lose_the_frame(settings, camera_with_key, django_capture_on_commit_callbacks):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()  # nothing listens there
+    settings.ALERT_EMAILS = ["manager@example.com"]
+    camera, _ = camera_with_key()
+    sent(camera, [1], django_capture_on_commit_callbacks)
+    assert camera.events.get().status == "CRITICAL"
+
+
+@pytest.fixture
+def moto_sns(settings, monkeypatch):
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                        "AWS_SESSION_TOKEN": "testing"}.items():
+        monkeypatch.setenv(name, value)
+    endpoint = f"http://127.0.0.1:{port}"
+    sns = boto3.client("sns", region_name="eu-west-1", endpoint_url=endpoint)
+    sqs = boto3.client("sqs", region_name="eu-west-1", endpoint_url=endpoint)
+    topic = sns.create_topic(Name="stock-alerts")["TopicArn"]
+    queue_url = sqs.create_queue(QueueName="pager")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    settings.ALERT_SNS_TOPIC_ARN, settings.AWS_REGION, settings.AWS_ENDPOINT_URL = topic, "eu-west-1", endpoint
+    yield sqs, queue_url
+    server.stop()
+
+
+@pytest.mark.django_db
+def test_critical_stock_is_published_to_the_sns_topic(moto_sns, camera_with_key, django_capture_on_commit_callbacks):
+    sqs, queue_url = moto_sns
+    camera, _ = camera_with_key()
+    sent(camera, [9, 0], django_capture_on_commit_callbacks)
+    messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=2)["Messages"]
+    notes = [json.loads(m["Body"]) for m in messages]
+    assert [n["Subject"] for n in notes] == ["[Inventory] Dock 1: stock CRITICAL (0 left)"]
+    assert notes[0]["MessageAttributes"]["camera"]["Value"] == "dock-1"
