@@ -1,0 +1,246 @@
+"""The detector package on its own: no Django, hand-computed geometry, hostile uploads, the shipped model."""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+import threading
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from detection.detector import (
+    DEFAULT_MODEL_PATH,
+    DecodedImage,
+    ImageTooLarge,
+    OnnxDetector,
+    UndecodableImage,
+    decode_image,
+    load_detector,
+)
+from detection.detector.postprocess import nms, postprocess, rescale_boxes
+from detection.detector.preprocess import PAD_VALUE, letterbox, letterbox_geometry
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def dataset_dir() -> Path:
+    return Path(os.environ.get("PACKAGES_DATASET", REPO.parent / "shared" / "datasets" / "packages"))
+
+
+def jpeg_bytes(width: int, height: int, color=(200, 120, 40), exif: Image.Exif | None = None) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), color).save(out, "JPEG", quality=90, exif=exif or Image.Exif())
+    return out.getvalue()
+
+
+def png_declaring(width: int, height: int) -> bytes:
+    """A tiny valid PNG whose IHDR claims width x height (a decompression bomb's header)."""
+    out = io.BytesIO()
+    Image.new("RGB", (1, 1)).save(out, "PNG")
+    data = bytearray(out.getvalue())
+    ihdr = struct.pack(">II", width, height) + bytes(data[24:29])
+    data[16:29] = ihdr
+    data[29:33] = struct.pack(">I", zlib.crc32(b"IHDR" + ihdr) & 0xFFFFFFFF)
+    return bytes(data)
+
+
+# --- letterbox and box geometry ------------------------------------------------------------
+
+
+def test_letterbox_fits_long_side_and_centres_padding():
+    image = np.zeros((480, 640, 3), np.uint8)  # landscape: 640 -> 320, 480 -> 240, 40 px bands
+    tensor, scale, pad = letterbox(image, 320)
+    assert tensor.shape == (1, 3, 320, 320) and tensor.dtype == np.float32
+    assert scale == 0.5 and pad == (0, 40)
+    assert np.allclose(tensor[0, :, :40, :], PAD_VALUE / 255) and np.allclose(tensor[0, :, 280:, :], PAD_VALUE / 255)
+    assert np.allclose(tensor[0, :, 40:280, :], 0)
+
+
+def test_letterbox_rounds_odd_padding_like_ultralytics():
+    # 100x33 into 64: scale 0.64, 64x21 (round 21.12), 43 px to pad -> 21 top, 22 bottom.
+    scale, (new_w, new_h), (pad_x, pad_y) = letterbox_geometry(100, 33, 64)
+    assert (scale, new_w, new_h, pad_x, pad_y) == (0.64, 64, 21, 0, 21)
+
+
+def test_rescale_maps_model_pixels_back_to_original_and_clips():
+    boxes = np.array([[10.0, 50.0, 110.0, 90.0], [-5.0, 30.0, 400.0, 300.0]])
+    out = rescale_boxes(boxes, scale=0.5, pad=(0, 40), image_size=(640, 480))
+    assert np.allclose(out[0], [20, 20, 220, 100])
+    assert np.allclose(out[1], [0, 0, 640, 480])  # clipped to the image
+    # Decoded at half size (reduced JPEG decode): boxes scale up to the camera's pixels.
+    doubled = rescale_boxes(boxes[:1], scale=0.5, pad=(0, 40), image_size=(640, 480), original_size=(1280, 960))
+    assert np.allclose(doubled[0], [40, 40, 440, 200])
+
+
+# --- NMS and decoding the raw output ---------------------------------------------------------
+
+
+def test_nms_suppresses_overlap_above_threshold_only():
+    boxes = np.array([[0, 0, 10, 10], [1, 1, 11, 11], [20, 20, 30, 30], [0, 0, 10, 5]], float)
+    scores = np.array([0.9, 0.8, 0.7, 0.6])
+    # IoU(0,1) = 81/119 = 0.68 -> suppressed; IoU(0,3) = 50/100 = 0.5 -> suppressed at 0.45, kept at 0.55.
+    assert nms(boxes, scores, 0.45, 300).tolist() == [0, 2]
+    assert nms(boxes, scores, 0.55, 300).tolist() == [0, 2, 3]
+    assert nms(boxes, scores, 0.45, 1).tolist() == [0]  # max_det cap
+
+
+def test_postprocess_is_class_aware_and_applies_conf():
+    # (1, 4+2, N): cx, cy, w, h, score class 0, score class 1
+    raw = np.array([[
+        [5, 6, 25, 5.5],  # cx
+        [5, 6, 25, 5.5],  # cy
+        [10, 10, 10, 10],  # w
+        [10, 10, 10, 10],  # h
+        [0.9, 0.1, 0.2, 0.05],  # class 0
+        [0.0, 0.8, 0.0, 0.1],  # class 1
+    ]], np.float32)
+    boxes, scores, classes = postprocess(raw, conf=0.15, iou=0.45, max_det=300, scale=1.0, pad=(0, 0),
+                                         image_size=(100, 100))
+    # Box 1 overlaps box 0 heavily but is another class, so it survives; box 3 is under conf.
+    assert classes.tolist() == [0, 1, 0]
+    assert np.allclose(scores, [0.9, 0.8, 0.2])
+    assert np.allclose(boxes[0], [0, 0, 10, 10])
+
+
+# --- decoding uploads ---------------------------------------------------------------------
+
+
+def test_decode_rejects_bytes_that_are_not_an_image():
+    with pytest.raises(UndecodableImage):
+        decode_image(b"definitely not a jpeg", target_size=320)
+
+
+def test_decode_rejects_truncated_jpeg():
+    data = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (200, 300, 3), np.uint8)).save(data, "JPEG")
+    with pytest.raises(UndecodableImage):
+        decode_image(data.getvalue()[: len(data.getvalue()) // 2], target_size=320)
+
+
+def test_decode_rejects_unsupported_format():
+    data = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(data, "GIF")
+    with pytest.raises(UndecodableImage, match="GIF"):
+        decode_image(data.getvalue())
+
+
+def test_decompression_bomb_header_is_rejected_before_decoding():
+    # 30000 x 30000 = 900 Mpx declared by a ~70-byte file: must fail from the header alone.
+    with pytest.raises(ImageTooLarge):
+        decode_image(png_declaring(30000, 30000), target_size=320)
+    # Between Pillow's warning and error limits: the warning is turned into an error.
+    with pytest.raises(ImageTooLarge):
+        decode_image(png_declaring(8000, 8000), max_pixels=80_000_000)
+    # Under Pillow's limits but over the caller's.
+    with pytest.raises(ImageTooLarge, match="limit"):
+        decode_image(png_declaring(6000, 5000), max_pixels=25_000_000)
+
+
+def test_decode_honours_exif_orientation():
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 CW to display": a 40x20 sensor image is shown 20x40
+    decoded = decode_image(jpeg_bytes(40, 20, exif=exif))
+    assert decoded.pixels.shape == (40, 20, 3)
+    assert (decoded.original_width, decoded.original_height) == (20, 40)
+
+
+def test_draft_decodes_large_jpeg_smaller_but_reports_original_size():
+    decoded = decode_image(jpeg_bytes(2000, 1000), target_size=128)
+    height, width = decoded.pixels.shape[:2]
+    assert width < 2000 and width >= 256  # reduced, yet at least 2x the model input on the long side
+    assert (decoded.original_width, decoded.original_height) == (2000, 1000)
+    full = decode_image(jpeg_bytes(2000, 1000), target_size=None)
+    assert full.pixels.shape == (1000, 2000, 3)
+
+
+# --- the shipped model ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def shipped() -> OnnxDetector:
+    assert DEFAULT_MODEL_PATH.is_file(), "detection/weights/package_detector.int8.onnx must be committed"
+    return load_detector(DEFAULT_MODEL_PATH)
+
+
+def val_images(limit: int = 4) -> list[tuple[Path, int]]:
+    root = dataset_dir()
+    if not (root / "images" / "val").is_dir():
+        pytest.skip(f"dataset not found at {root}; set PACKAGES_DATASET")
+    picked = []
+    for image in sorted((root / "images" / "val").glob("*.jpg")):
+        label = root / "labels" / "val" / f"{image.stem}.txt"
+        n = sum(1 for line in label.read_text().splitlines() if line.strip())
+        if 3 <= n <= 30 and "IMG_026" not in image.name:  # skip shelf-video frames with partial labels
+            picked.append((image, n))
+        if len(picked) == limit:
+            break
+    return picked
+
+
+def test_shipped_model_reads_input_size_and_names_from_metadata(shipped):
+    assert shipped.input_size == int(shipped.metadata["imgsz"].strip("[]").split(",")[0])
+    assert shipped.class_names == {0: "package"}
+    assert shipped.metadata["precision"] == "int8"
+    assert shipped.metadata["data_fingerprint"] and shipped.version != "unknown"
+    assert load_detector(DEFAULT_MODEL_PATH) is shipped  # one session per process
+
+
+def test_shipped_model_counts_packages_on_real_images(shipped):
+    for path, labelled in val_images():
+        decoded = decode_image(path.read_bytes(), target_size=shipped.input_size)
+        result = shipped.detect(decoded)
+        assert abs(result.count - labelled) <= max(2, round(0.25 * labelled)), (path.name, result.count, labelled)
+        assert result.image_width == decoded.original_width and result.inference_ms > 0
+        for d in result.detections:
+            assert 0 <= d.x1 < d.x2 <= result.image_width and 0 <= d.y1 < d.y2 <= result.image_height
+            assert d.score >= shipped.conf and d.class_id == 0
+
+
+def test_boxes_are_reported_in_original_pixels_after_reduced_decode(shipped):
+    path, _ = val_images(1)[0]
+    with Image.open(path) as image:
+        small = image.convert("RGB")
+    big = io.BytesIO()
+    small.resize((small.width * 4, small.height * 4), Image.BICUBIC).save(big, "JPEG", quality=92)
+    direct = shipped.detect(np.asarray(small))
+    drafted = decode_image(big.getvalue(), target_size=shipped.input_size)
+    assert drafted.pixels.shape[1] < small.width * 4  # it really was decoded at reduced size
+    scaled = shipped.detect(drafted)
+    assert (scaled.image_width, scaled.image_height) == (small.width * 4, small.height * 4)
+    assert abs(scaled.count - direct.count) <= 1
+    big_x2 = max(d.x2 for d in scaled.detections)
+    assert big_x2 == pytest.approx(4 * max(d.x2 for d in direct.detections), rel=0.05)
+
+
+def test_conf_override_returns_more_low_score_boxes(shipped):
+    path, _ = val_images(1)[0]
+    image = decode_image(path.read_bytes(), target_size=shipped.input_size)
+    assert shipped.detect(image, conf=0.01).count >= shipped.detect(image).count
+
+
+def test_one_session_is_safe_to_share_between_threads(shipped):
+    images = [decode_image(p.read_bytes(), target_size=shipped.input_size) for p, _ in val_images(3)]
+    expected = [shipped.detect(img).count for img in images]
+    results: list[list[int]] = []
+
+    def work() -> None:
+        results.append([shipped.detect(img).count for img in images])
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [expected] * 4
+
+
+def test_detect_accepts_plain_arrays_and_decoded_images_alike(shipped):
+    pixels = np.full((100, 200, 3), 114, np.uint8)
+    a = shipped.detect(pixels)
+    b = shipped.detect(DecodedImage(pixels, 200, 100))
+    assert (a.image_width, a.image_height) == (b.image_width, b.image_height) == (200, 100)
