@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.db.models import Count, Q
 from django.utils.html import format_html
 
 from detection.admin import StockStateInline
@@ -44,9 +45,13 @@ class CameraAdmin(admin.ModelAdmin):
         stock = getattr(camera, "stock", None)
         return stock.effective_status() if stock else "WAITING"
 
-    @admin.display(description="usable keys")
+    def get_queryset(self, request):
+        usable = Count("keys", filter=Q(keys__revoked_at__isnull=True))
+        return super().get_queryset(request).select_related("stock").annotate(usable_keys=usable)
+
+    @admin.display(description="usable keys", ordering="usable_keys")
     def key_count(self, camera: Camera) -> int:
-        return camera.keys.filter(revoked_at__isnull=True).count()
+        return camera.usable_keys
 
     @admin.action(description="Create a new device key (shown once)")
     def create_key(self, request, queryset) -> None:
