@@ -6,4 +6,9 @@ app_name = "dashboard"
 
 urlpatterns = [
     path("", views.index, name="index"),
+    path("partials/status/", views.status_partial, name="status"),
+    path("partials/inventory/", views.inventory_partial, name="inventory"),
+    path("partials/activity/", views.activity_partial, name="activity"),
+    path("cameras/<slug:slug>/thresholds/", views.thresholds, name="thresholds"),
+    path("inspector/", views.inspector, name="inspector"),
 ]

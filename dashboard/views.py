@@ -1,7 +1,107 @@
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+"""Dashboard pages and their HTMX partials. Thin: data comes from detection.selectors (via
+dashboard.panels), changes go through detection.services."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+
+from dashboard import panels
+from dashboard.forms import ThresholdsForm
+from detection import selectors
+from detection.services import stock_thresholds_update
+
+MANAGE = "detection.change_stockstate"
+INSPECT = "detection.inspect_frames"
+
+
+def _viewer(request: HttpRequest) -> panels.Viewer:
+    return panels.Viewer.of(request.user, csrf_token=get_token(request))
+
+
+def _page(request: HttpRequest, *, status: int = 200, **overrides) -> HttpResponse:
+    context = panels.page_context(_viewer(request), camera_slug=request.GET.get("camera"))
+    context.update(overrides)
+    return render(request, panels.PAGE, context, status=status)
 
 
 @login_required
-def index(request):
-    return render(request, "dashboard/index.html")
+@require_GET
+def index(request: HttpRequest) -> HttpResponse:
+    return _page(request)
+
+
+@login_required
+@require_GET
+def status_partial(request: HttpRequest) -> HttpResponse:
+    return render(request, f"{panels.PAGE}#system-status", panels.status_context())
+
+
+@login_required
+@require_GET
+def inventory_partial(request: HttpRequest) -> HttpResponse:
+    # Polled every 30 s, so OFFLINE appears even when no camera sends anything.
+    return render(request, f"{panels.PAGE}#inventory", {"cards": selectors.camera_cards()})
+
+
+@login_required
+@require_GET
+def activity_partial(request: HttpRequest) -> HttpResponse:
+    return render(request, f"{panels.PAGE}#activity-log", panels.activity_context(request.GET.get("camera")))
+
+
+def _card_or_404(slug: str) -> selectors.CameraCard:
+    camera = selectors.camera_by_slug(slug)
+    card = selectors.camera_card(camera_id=camera.pk) if camera else None
+    if card is None:
+        raise Http404("No such active camera.")
+    return card
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def thresholds(request: HttpRequest, slug: str) -> HttpResponse:
+    """GET: one camera's settings row. POST (managers only): validate, save, re-evaluate, broadcast."""
+    card = _card_or_404(slug)
+    viewer = _viewer(request)
+    context = {"card": card, "can_manage": viewer.can_manage, "csrf_token": viewer.csrf_token}
+    if request.method == "GET":
+        return render(request, f"{panels.PAGE}#threshold-row", context)
+    if not viewer.can_manage:
+        raise PermissionDenied("Changing thresholds needs the 'change stock state' permission.")
+    form = ThresholdsForm(request.POST)
+    if form.is_valid():
+        try:
+            stock_thresholds_update(camera=card.camera, **form.cleaned_data)
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, messages)
+    if not form.is_valid():
+        context["form"] = form
+        if request.htmx:
+            # 422 so scripts see a failure; htmx is configured (base.html) to swap it in anyway.
+            return render(request, f"{panels.PAGE}#threshold-row", context, status=422)
+        return _page(request, status=422, invalid_form=form, invalid_slug=slug)
+    if not request.htmx:
+        return redirect(reverse("dashboard:index") + f"#thresholds-{slug}")
+    context["card"] = _card_or_404(slug)
+    context["saved"] = True
+    return render(request, f"{panels.PAGE}#threshold-row", context)
+
+
+@login_required
+@permission_required(INSPECT, raise_exception=True)
+@require_GET
+def inspector(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "dashboard/inspector.html",
+        {"model": panels.model_info(), "ingest_max_bytes": settings.INGEST_MAX_BYTES,
+         "ingest_max_pixels": settings.INGEST_MAX_PIXELS},
+    )

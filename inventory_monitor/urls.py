@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from detection import api
+from detection import api, inspect_api
 
 admin.site.site_header = "Smart Inventory Monitor"
 admin.site.site_title = "Inventory Monitor admin"
@@ -11,6 +11,7 @@ admin.site.site_title = "Inventory Monitor admin"
 urlpatterns = [
     path("api/v1/frames/", api.FrameIngestView.as_view(), name="api-frames"),
     path("api/v1/heartbeat/", api.HeartbeatView.as_view(), name="api-heartbeat"),
+    path("api/v1/inspect/", inspect_api.InspectView.as_view(), name="api-inspect"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("healthz", api.healthz, name="healthz"),

@@ -1,0 +1,75 @@
+"""The dashboard's WebSocket: pushes HTMX out-of-band fragments to every open dashboard.
+
+Protocol (htmx-ext-ws on the page):
+- connect: logged-in users only; the consumer joins the "dashboard" group and sends a full snapshot
+  (every partial), so a page that reconnects after a restart catches up on whatever it missed.
+- server -> page: HTML whose top-level elements carry ids (and hx-swap-oob); htmx swaps each in place.
+- page -> server: JSON `{"camera": "<slug>"|""}` when the activity filter changes (so pushed log
+  rows respect it); anything else is ignored.
+- group event "stock.updated" {camera_id, event_id}: re-render that camera's partials.
+
+The ORM is only touched inside database_sync_to_async: rendering runs in a worker thread.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from dashboard import panels
+from dashboard.broadcasts import DASHBOARD_GROUP
+
+logger = logging.getLogger(__name__)
+
+
+class DashboardConsumer(AsyncWebsocketConsumer):
+    groups: list[str] = []  # joined explicitly after the auth check
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            # Refused at the handshake (HTTP 403): nothing is sent to an anonymous socket.
+            await self.close()
+            return
+        query = parse_qs(self.scope.get("query_string", b"").decode())
+        self.camera_filter: str = (query.get("camera") or [""])[0]
+        csrf = self.scope.get("cookies", {}).get("csrftoken", "")
+        self.viewer: panels.Viewer = await database_sync_to_async(panels.Viewer.of)(user, csrf)
+        await self.channel_layer.group_add(DASHBOARD_GROUP, self.channel_name)
+        await self.accept()
+        await self.send(text_data=await self._render(panels.snapshot_html, camera_slug=self.camera_filter))
+
+    async def disconnect(self, code: int) -> None:
+        await self.channel_layer.group_discard(DASHBOARD_GROUP, self.channel_name)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        try:
+            message = json.loads(text_data or "")
+        except ValueError:
+            return
+        if not isinstance(message, dict) or "camera" not in message:
+            return
+        self.camera_filter = str(message.get("camera") or "")[:50]
+        html = await self._render_activity()
+        await self.send(text_data=html)
+
+    async def stock_updated(self, event: dict) -> None:
+        """A frame was stored or thresholds changed (sent after commit by detection.services)."""
+        html = await self._render(
+            panels.update_html, camera_id=event["camera_id"], event_id=event.get("event_id"),
+            camera_slug=self.camera_filter,
+        )
+        await self.send(text_data=html)
+
+    @database_sync_to_async
+    def _render(self, build, **kwargs) -> str:
+        return build(self.viewer, **kwargs)
+
+    @database_sync_to_async
+    def _render_activity(self) -> str:
+        context = {**panels.activity_context(self.camera_filter), "oob": True}
+        return panels.render_partial("activity-log", context)

@@ -1,0 +1,177 @@
+"""Read queries for the dashboard: what each camera shows now, the activity log, the system summary.
+
+Everything the page, the HTMX partials and the WebSocket consumer display comes from here, so the
+three always agree. Query counts are fixed (no per-camera queries): the dashboard is rendered once per
+open screen on every frame, so an N+1 here multiplies by cameras x screens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db.models import Max, Prefetch, QuerySet
+from django.utils import timezone
+
+from detection.models import DetectionEvent, Status, StockState
+from devices.models import Camera
+
+
+@dataclass(frozen=True)
+class CameraCard:
+    """One camera as the dashboard shows it."""
+
+    camera: Camera
+    status: Status
+    raw_count: int | None
+    smoothed_count: int | None
+    critical_level: int
+    target_capacity: int
+    smoothing_window: int
+    last_frame_at: datetime | None
+    # Raw counts of the retained log, oldest first (the sparkline).
+    trend: list[int] = field(default_factory=list)
+    last_event_id: int | None = None
+
+    @property
+    def slug(self) -> str:
+        return self.camera.slug
+
+    @property
+    def count(self) -> int | None:
+        """Packages in the latest frame (the API's `count`). The status follows the smoothed count,
+        which the card shows beside it whenever the two differ."""
+        return self.raw_count
+
+    @property
+    def shows_raw(self) -> bool:
+        return self.raw_count is not None and self.smoothed_count is not None and self.raw_count != self.smoothed_count
+
+    @property
+    def fill_percent(self) -> int:
+        """Bar width: count relative to the target capacity, capped at 100."""
+        if not self.count or self.target_capacity <= 0:
+            return 0
+        return min(100, round(100 * self.count / self.target_capacity))
+
+
+@dataclass(frozen=True)
+class SystemSummary:
+    cameras_total: int
+    cameras_online: int
+    cameras_offline: int
+    cameras_waiting: int
+    last_frame_at: datetime | None
+
+
+def _active_cameras() -> QuerySet[Camera]:
+    return Camera.objects.filter(is_active=True).order_by("name", "slug")
+
+
+def _defaults() -> StockState:
+    # An unsaved instance carries the model defaults, so a camera without state shows the
+    # thresholds it will get, without writing anything on a read.
+    return StockState()
+
+
+def _card(camera: Camera, now: datetime) -> CameraCard:
+    state: StockState | None = getattr(camera, "stock", None) if _has_stock(camera) else None
+    events = getattr(camera, "recent_events", None)
+    trend = [event.raw_count for event in reversed(events)] if events is not None else []
+    last_event_id = events[0].id if events else None
+    if state is None:
+        # No frame ever recorded. A camera that sent heartbeats and then went quiet is still OFFLINE:
+        # saying WAITING would hide a dead camera.
+        status = Status.OFFLINE if camera.is_offline(now) else Status.WAITING
+        defaults = _defaults()
+        return CameraCard(
+            camera=camera, status=status, raw_count=None, smoothed_count=None,
+            critical_level=defaults.critical_level, target_capacity=defaults.target_capacity,
+            smoothing_window=defaults.smoothing_window, last_frame_at=None, trend=trend,
+            last_event_id=last_event_id,
+        )
+    state.camera = camera  # effective_status() reads camera.last_seen_at; avoid a query
+    return CameraCard(
+        camera=camera, status=state.effective_status(now), raw_count=state.raw_count,
+        smoothed_count=state.smoothed_count, critical_level=state.critical_level,
+        target_capacity=state.target_capacity, smoothing_window=state.smoothing_window,
+        last_frame_at=state.last_frame_at, trend=trend, last_event_id=last_event_id,
+    )
+
+
+def _has_stock(camera: Camera) -> bool:
+    try:
+        camera.stock  # noqa: B018 - select_related filled it, or it does not exist
+    except StockState.DoesNotExist:
+        return False
+    return True
+
+
+def _with_cards_data(cameras: QuerySet[Camera]) -> QuerySet[Camera]:
+    # The log is capped per camera (ACTIVITY_LOG_SIZE rows), so prefetching it whole is bounded.
+    return cameras.select_related("stock").prefetch_related(
+        Prefetch(
+            "events",
+            queryset=DetectionEvent.objects.only("id", "camera_id", "raw_count").order_by("-id"),
+            to_attr="recent_events",
+        )
+    )
+
+
+def camera_cards(*, now: datetime | None = None) -> list[CameraCard]:
+    """Every active camera, by name. Two queries, whatever the number of cameras."""
+    now = now or timezone.now()
+    return [_card(camera, now) for camera in _with_cards_data(_active_cameras())]
+
+
+def camera_card(*, camera_id: int, now: datetime | None = None) -> CameraCard | None:
+    """One active camera's card, or None when it is gone or inactive."""
+    camera = _with_cards_data(_active_cameras().filter(pk=camera_id)).first()
+    return _card(camera, now or timezone.now()) if camera is not None else None
+
+
+def camera_by_slug(slug: str) -> Camera | None:
+    return _active_cameras().filter(slug=slug).first()
+
+
+def camera_choices() -> list[tuple[str, str]]:
+    """(slug, name) of active cameras, for the activity filter."""
+    return [(camera.slug, str(camera)) for camera in _active_cameras().only("slug", "name")]
+
+
+def activity_log(*, camera_slug: str | None = None, limit: int = 20) -> list[DetectionEvent]:
+    """Newest events first, optionally for one camera."""
+    events = DetectionEvent.objects.select_related("camera").filter(camera__is_active=True)
+    if camera_slug:
+        events = events.filter(camera__slug=camera_slug)
+    return list(events.order_by("-id")[:limit])
+
+
+def system_summary(*, cards: list[CameraCard] | None = None, now: datetime | None = None) -> SystemSummary:
+    """Cameras online / offline / never seen, and when the last frame arrived (from any camera)."""
+    now = now or timezone.now()
+    cameras = list(_active_cameras().only("id", "last_seen_at", "offline_timeout_s")) if cards is None else [
+        card.camera for card in cards
+    ]
+    waiting = sum(1 for camera in cameras if camera.last_seen_at is None)
+    offline = sum(1 for camera in cameras if camera.is_offline(now))
+    last_frame_at = StockState.objects.filter(camera__is_active=True).aggregate(last=Max("last_frame_at"))["last"]
+    return SystemSummary(
+        cameras_total=len(cameras),
+        cameras_online=len(cameras) - waiting - offline,
+        cameras_offline=offline,
+        cameras_waiting=waiting,
+        last_frame_at=last_frame_at,
+    )
+
+
+__all__ = [
+    "CameraCard",
+    "SystemSummary",
+    "activity_log",
+    "camera_by_slug",
+    "camera_card",
+    "camera_cards",
+    "camera_choices",
+    "system_summary",
+]
