@@ -1,0 +1,132 @@
+"""End to end in a real headless Chromium against a live Daphne, with the real model on real frames."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from tests.dashboard import live
+
+pytestmark = pytest.mark.browser
+
+
+def card_text(page, slug: str, field: str) -> str:
+    return page.inner_text(f"#camera-{slug} [data-field={field}]").strip()
+
+
+def test_a_posted_frame_updates_the_card_without_a_reload(live_server_proc, new_page, real_images):
+    page = new_page()
+    live.log_in(page, live_server_proc.url, "viewer")
+    live.wait_live(page)
+    assert card_text(page, "e2e-live", "status") == "WAITING"
+    page.evaluate("window.__sameDocument = true")  # gone if the page reloads
+
+    body = live.post_frame(live_server_proc.url, live_server_proc.keys["e2e-live"], real_images[0])
+    page.wait_for_function(
+        "([sel, text]) => document.querySelector(sel)?.textContent.trim() === text",
+        arg=[f"#camera-e2e-live [data-field=count]", str(body["count"])], timeout=10_000,
+    )
+    assert card_text(page, "e2e-live", "status") == body["status"]
+    assert page.evaluate("window.__sameDocument") is True
+    # The log row arrived too, newest first.
+    assert page.locator(f"#event-{body['event_id']}").count() == 1
+
+
+def test_a_threshold_change_in_one_browser_updates_another(live_server_proc, new_page, real_images):
+    live.post_frame(live_server_proc.url, live_server_proc.keys["e2e-threshold"], real_images[1])
+    watcher = new_page()
+    live.log_in(watcher, live_server_proc.url, "viewer")
+    live.wait_live(watcher)
+    count = int(card_text(watcher, "e2e-threshold", "count"))
+
+    manager = new_page()
+    live.log_in(manager, live_server_proc.url, "manager")
+    live.wait_live(manager)
+    row = manager.locator("#thresholds-e2e-threshold")
+    # Invalid first: the error shows inline and nothing changes.
+    row.locator("input[name=critical_level]").fill("50")
+    row.locator("input[name=target_capacity]").fill("10")
+    row.locator("button[type=submit]").click()
+    manager.wait_for_selector("#thresholds-e2e-threshold [data-field=errors]")
+    assert "must be lower than the target" in manager.inner_text("#thresholds-e2e-threshold")
+
+    # Then valid, with a critical level above the count: the watcher's card turns CRITICAL by itself.
+    row = manager.locator("#thresholds-e2e-threshold")
+    row.locator("input[name=critical_level]").fill(str(count + 5))
+    row.locator("input[name=target_capacity]").fill(str(count + 50))
+    row.locator("button[type=submit]").click()
+    watcher.wait_for_function(
+        "() => document.querySelector('#camera-e2e-threshold [data-field=status]').textContent.trim() === 'CRITICAL'",
+        timeout=10_000,
+    )
+    assert f"/ {count + 50}" in watcher.inner_text("#camera-e2e-threshold")
+    assert watcher.inner_text("#thresholds-e2e-threshold [data-field=critical_level]") == str(count + 5)
+
+
+def test_a_viewer_cannot_open_the_inspector(live_server_proc, new_page):
+    page = new_page()
+    live.log_in(page, live_server_proc.url, "viewer")
+    response = page.goto(live_server_proc.url + "/inspector/")
+    assert response.status == 403
+
+
+def test_the_inspector_draws_boxes_and_refilters_without_uploading(live_server_proc, new_page, real_images):
+    page = new_page()
+    live.log_in(page, live_server_proc.url, "manager", path="/inspector/")
+    uploads = []
+    page.on("request", lambda request: uploads.append(request) if "/api/v1/inspect/" in request.url else None)
+    page.set_input_files("#file-input", str(real_images[2]))
+    page.wait_for_selector("#result-figure:not([hidden])", timeout=15_000)
+    serving = int(page.inner_text("#serving-count"))
+    shown = int(page.inner_text("#shown-count"))
+    assert serving > 0 and shown == serving
+    # Boxes are drawn on the canvas: some pixels carry the box colour (#10b981).
+    drawn = page.evaluate("""() => {
+        const c = document.getElementById('result-canvas');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let n = 0;
+        for (let i = 0; i < d.length; i += 4) if (d[i] === 16 && d[i + 1] === 185 && d[i + 2] === 129) n++;
+        return n;
+    }""")
+    assert drawn > 100
+    # Lowering the slider shows more (or as many) boxes, with no new upload.
+    page.eval_on_selector("#conf-slider", "el => { el.value = el.min; el.dispatchEvent(new Event('input')); }")
+    assert int(page.inner_text("#shown-count")) >= serving
+    assert len(uploads) == 1
+    with page.expect_download() as download:
+        page.click("#download")
+    assert download.value.suggested_filename.endswith("-annotated.jpg")
+
+    # A file that is not an image: the API's human message is shown.
+    page.set_input_files("#file-input", files=[{"name": "notes.txt", "mimeType": "text/plain",
+                                                "buffer": b"hello"}])
+    page.wait_for_selector("#inspect-error:not([hidden])")
+    assert "decodable image" in page.inner_text("#inspect-error")
+
+
+def test_the_page_reconnects_after_a_restart_and_catches_up(tmp_path, new_page, real_images):
+    # Own server: this one is stopped and started again on the same port and database.
+    keys = live.prepare_database(tmp_path / "db.sqlite3", ["restart-cam"])
+    server = live.Daphne(sqlite_path=tmp_path / "db.sqlite3", log_path=tmp_path / "daphne.log").start()
+    try:
+        page = new_page()
+        live.log_in(page, server.url, "viewer")
+        live.wait_live(page)
+        server.stop()
+        page.wait_for_selector("#connection[data-state=reconnecting]", timeout=10_000)
+        # A frame arrives while the page is cut off; it must show up after the reconnect.
+        server.start()
+        body = live.post_frame(server.url, keys["restart-cam"], real_images[3])
+        live.wait_live(page, timeout=30_000)
+        page.wait_for_function(
+            "(text) => document.querySelector('#camera-restart-cam [data-field=count]').textContent.trim() === text",
+            arg=str(body["count"]), timeout=10_000,
+        )
+    finally:
+        server.stop()
+
+
+def test_static_files_are_served_by_daphne(live_server_proc):
+    for path in ("/static/dashboard/app.css", "/static/vendor/htmx-2.0.11.min.js",
+                 "/static/vendor/htmx-ext-ws-2.0.4.min.js"):
+        assert requests.get(live_server_proc.url + path, timeout=5).status_code == 200, path
