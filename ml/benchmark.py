@@ -27,7 +27,7 @@ import numpy as np
 from ml.common import DEFAULT_DATASET, PROJECT_ROOT, list_images
 
 DEFAULT_PT = PROJECT_ROOT / "ml" / "reports" / "gpu512" / "best.pt"
-DEFAULT_FP32 = PROJECT_ROOT / "ml" / "runs" / "export" / "package_detector.512.fp32.onnx"
+DEFAULT_FP32 = PROJECT_ROOT / "ml" / "runs" / "export" / "package_detector.416.fp32.onnx"
 SERVING_STACK = ("onnxruntime", "numpy", "pillow", "opencv-python-headless")
 PYTORCH_STACK = ("torch", "torchvision", "ultralytics", "numpy", "pillow", "opencv-python-headless")
 
