@@ -149,7 +149,7 @@ variable "alb_access_logs_bucket" {
 }
 
 variable "deletion_protection" {
-  description = "Protect the ALB and the database from deletion (and take a final RDS snapshot on destroy). Turn off only for throw-away environments."
+  description = "Protect the ALB and the database from deletion (destroy then needs a first apply with false). Turn off only for throw-away environments."
   type        = bool
   default     = true
 }
@@ -367,6 +367,12 @@ variable "db_backup_retention_days" {
     condition     = var.db_backup_retention_days >= 1 && var.db_backup_retention_days <= 35
     error_message = "db_backup_retention_days must be between 1 and 35."
   }
+}
+
+variable "db_skip_final_snapshot" {
+  description = "Destroy the database without a final snapshot (<name>-db-final). Keep false for real data; the snapshot must be deleted before a second destroy with the same name."
+  type        = bool
+  default     = false
 }
 
 # --- Redis -------------------------------------------------------------------------------------------
