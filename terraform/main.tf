@@ -5,8 +5,6 @@
 
 data "aws_caller_identity" "current" {}
 
-data "aws_partition" "current" {}
-
 data "aws_vpc" "this" {
   id = var.vpc_id
 }

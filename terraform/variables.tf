@@ -18,8 +18,8 @@ variable "name" {
 
   validation {
     # 24 characters keeps "<name>-redis" (ElastiCache, 40) and "<name>-app" (target group, 32) legal.
-    condition     = can(regex("^[a-z][a-z0-9-]{1,22}[a-z0-9]$", var.name))
-    error_message = "name must be 3-24 characters: lowercase letters, digits and hyphens, starting with a letter."
+    condition     = can(regex("^[a-z][a-z0-9-]{1,22}[a-z0-9]$", var.name)) && !strcontains(var.name, "--")
+    error_message = "name must be 3-24 characters: lowercase letters, digits and single hyphens, starting with a letter."
   }
 }
 

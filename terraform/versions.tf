@@ -1,5 +1,5 @@
 terraform {
-  # preconditions (1.2+), `check`-free cross-variable rules via lifecycle preconditions.
+  # 1.5: strcontains() in validations; cross-variable rules are lifecycle preconditions (1.2+).
   required_version = ">= 1.5.0"
 
   required_providers {
