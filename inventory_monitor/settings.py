@@ -8,6 +8,7 @@ listed in `.env.example` and in the README's configuration table.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -127,7 +128,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     # Tests use a file, not shared-cache memory: there SQLite reports "table is locked" at once
     # instead of honouring the busy timeout, so concurrency tests would not test production.
-    DATABASES["default"]["TEST"] = {"NAME": os.environ.get("SQLITE_TEST_PATH") or str(BASE_DIR / ".test-db.sqlite3")}
+    # One file per test process, so two test runs on one machine never share a database.
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.environ.get("SQLITE_TEST_PATH") or str(Path(tempfile.gettempdir()) / f"inventory-test-{os.getpid()}.sqlite3")
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
