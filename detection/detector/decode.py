@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import math
+import sys
 import warnings
 from dataclasses import dataclass
 
@@ -35,6 +36,17 @@ DRAFT_MARGIN = 2.0
 _TRANSPOSING_ORIENTATIONS = {5, 6, 7, 8}
 
 
+
+
+def _unpatched_pil_open():
+    """Pillow's own ``Image.open``. Ultralytics (imported by ml/ tools and tests) replaces it with a wrapper
+    that, on an unidentified image, tries to pip-install a HEIF plugin: never acceptable for uploads."""
+    opener = Image.open
+    if getattr(opener, "__module__", "PIL.Image") != "PIL.Image":
+        opener = getattr(sys.modules.get(opener.__module__), "_image_open", opener)
+    return opener
+
+
 @dataclass(frozen=True, slots=True)
 class DecodedImage:
     pixels: np.ndarray  # HxWx3 RGB uint8, possibly smaller than the original (reduced-size decode)
@@ -49,7 +61,8 @@ def _open_checked(data: bytes, max_pixels: int) -> Image.Image:
             # catch_warnings is not thread-safe; the worst a race can do is leave this same
             # "error" filter installed, which is the behaviour we want anyway.)
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))  # reads the header only
+            # Reads the header only; ``formats`` keeps every other Pillow plugin out of reach.
+            image = _unpatched_pil_open()(io.BytesIO(data), formats=sorted(ALLOWED_FORMATS))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageTooLarge(f"image has too many pixels ({exc})") from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:

@@ -125,7 +125,7 @@ def test_decode_rejects_truncated_jpeg():
 def test_decode_rejects_unsupported_format():
     data = io.BytesIO()
     Image.new("RGB", (8, 8)).save(data, "GIF")
-    with pytest.raises(UndecodableImage, match="GIF"):
+    with pytest.raises(UndecodableImage, match="JPEG, PNG or WebP"):
         decode_image(data.getvalue())
 
 
