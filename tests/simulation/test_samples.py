@@ -1,0 +1,32 @@
+"""The committed sample frames are ours (generated) and match their counts.json."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+from PIL import Image
+
+from simulation.make_samples import SAMPLES_DIR, render_frame, render_scene
+
+
+def test_it_ships_a_count_for_every_sample_and_keeps_them_small() -> None:
+    counts = json.loads((SAMPLES_DIR / "counts.json").read_text())
+    images = sorted(p.name for p in Path(SAMPLES_DIR).glob("*.jpg"))
+    assert images and sorted(counts) == images
+    for name in images:
+        assert (SAMPLES_DIR / name).stat().st_size <= 150 * 1024
+        assert 0 <= counts[name]["count"] <= counts[name]["placed"] <= 30
+
+
+def test_it_renders_the_same_scene_from_the_same_seed() -> None:
+    # counts.json is only true if rendering is deterministic.
+    first, count = render_scene(12, 3, size=(320, 180))
+    second, again = render_scene(12, 3, size=(320, 180))
+    assert (first == second).all() and count == again
+
+
+def test_it_renders_full_hd_jpeg_frames_for_the_benchmark() -> None:
+    image = Image.open(io.BytesIO(render_frame(1, 5)))
+    assert image.format == "JPEG" and image.size == (1920, 1080)
