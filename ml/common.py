@@ -10,7 +10,7 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATASET = PROJECT_ROOT.parent / "shared" / "datasets" / "packages"
 DEFAULT_RUNS = PROJECT_ROOT / "ml" / "runs"
-MODEL_DIR = PROJECT_ROOT / "detection" / "models_onnx"
+MODEL_DIR = PROJECT_ROOT / "detection" / "weights"
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 SPLITS = ("train", "val")
 
