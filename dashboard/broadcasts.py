@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+from concurrent.futures import Future
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 
 logger = logging.getLogger(__name__)
@@ -12,14 +15,37 @@ logger = logging.getLogger(__name__)
 DASHBOARD_GROUP = "dashboard"
 
 
+def _server_event_loop() -> asyncio.AbstractEventLoop | None:
+    """The ASGI server's loop when we run in one of its request threads (asgiref records it)."""
+    loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+    if loop is None or getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None) != os.getpid():
+        return None
+    return loop if loop.is_running() else None
+
+
+def _log_failure(future: Future) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        logger.error("could not broadcast stock update", exc_info=future.exception())
+
+
 def stock_updated(*, camera_id: int, event_id: int | None) -> None:
-    """Send a small event (ids only); consumers render the partials themselves."""
+    """Send a small event (ids only); consumers render the partials themselves.
+
+    Inside the server, the send is handed to its event loop and not waited for: waiting held the
+    camera's request thread until the busy loop got round to it (half of the persist stage at 8
+    cameras). Elsewhere (management commands, tests without a loop) it is sent synchronously.
+    """
     layer = get_channel_layer()
     if layer is None:
         return
+    message = {"type": "stock.updated", "camera_id": camera_id, "event_id": event_id}
+    loop = _server_event_loop()
     try:
-        async_to_sync(layer.group_send)(
-            DASHBOARD_GROUP, {"type": "stock.updated", "camera_id": camera_id, "event_id": event_id}
-        )
+        if loop is not None:
+            asyncio.run_coroutine_threadsafe(layer.group_send(DASHBOARD_GROUP, message), loop).add_done_callback(
+                _log_failure
+            )
+        else:
+            async_to_sync(layer.group_send)(DASHBOARD_GROUP, message)
     except Exception:  # a dead Redis must not turn a stored frame into a 500 for the camera
         logger.exception("could not broadcast stock update for camera %s", camera_id)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import threading
 
 from django.conf import settings
 
@@ -36,3 +38,13 @@ def detector_ready() -> bool:
     except ModelUnavailable:
         return False
     return True
+
+
+@functools.cache
+def _slots() -> threading.BoundedSemaphore:
+    return threading.BoundedSemaphore(settings.DETECTOR_CONCURRENCY)
+
+
+def detect_slot() -> threading.BoundedSemaphore:
+    """Held while a frame is decoded and detected; `with detect_slot(): ...`."""
+    return _slots()

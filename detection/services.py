@@ -15,12 +15,13 @@ from datetime import datetime
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Subquery
 from django.utils import timezone
 
 from detection.alerts import StockAlert, alert_needed, stock_alert_send
 from detection.detector import DecodedImage, DetectionResult, decode_image
 from detection.models import DetectionEvent, Status, StockState
-from detection.runtime import get_detector
+from detection.runtime import detect_slot, get_detector
 from devices.models import Camera
 
 
@@ -42,17 +43,35 @@ class StageTimer:
 
 
 def frame_analyze(*, data: bytes, timer: StageTimer | None = None) -> DetectionResult:
-    """Decode (at reduced size when the format allows) and run the detector. Raises ImageRejected."""
+    """Decode (at reduced size when the format allows) and run the detector. Raises ImageRejected.
+
+    At most DETECTOR_CONCURRENCY frames are decoded and detected at once (one per core by default):
+    more would only share the cores, stretching every frame's time and the process's memory.
+    """
     timer = timer or StageTimer()
     detector = get_detector()
-    image: DecodedImage = timer.run(
-        "decode", decode_image, data, max_pixels=settings.INGEST_MAX_PIXELS, target_size=detector.input_size
-    )
-    return timer.run("detect", detector.detect, image)
+    slot = detect_slot()
+    timer.run("wait", slot.acquire)
+    try:
+        image: DecodedImage = timer.run(
+            "decode", decode_image, data, max_pixels=settings.INGEST_MAX_PIXELS, target_size=detector.input_size
+        )
+        return timer.run("detect", detector.detect, image)
+    finally:
+        slot.release()
 
 
 def stock_state_for(camera: Camera) -> StockState:
     state, _ = StockState.objects.get_or_create(camera=camera)
+    return state
+
+
+def _locked_state(camera: Camera) -> StockState:
+    """The camera's state row, locked for this transaction (created on a camera's first use)."""
+    state = StockState.objects.select_for_update().filter(camera=camera).first()
+    if state is None:
+        StockState.objects.get_or_create(camera=camera)
+        state = StockState.objects.select_for_update().get(camera=camera)
     return state
 
 
@@ -62,6 +81,8 @@ def _smoothed(camera: Camera, raw_count: int, window: int) -> int:
     With an even window the lower median is used: erring low raises a stock alert a frame early
     rather than a frame late.
     """
+    if window <= 1:
+        return raw_count
     previous = list(
         DetectionEvent.objects.filter(camera=camera).order_by("-id").values_list("raw_count", flat=True)[: window - 1]
     )
@@ -69,13 +90,10 @@ def _smoothed(camera: Camera, raw_count: int, window: int) -> int:
 
 
 def _trim_log(camera: Camera) -> None:
+    """One DELETE of everything older than the camera's newest ACTIVITY_LOG_SIZE events."""
     keep = settings.ACTIVITY_LOG_SIZE
-    oldest_kept = (
-        DetectionEvent.objects.filter(camera=camera).order_by("-id").values_list("id", flat=True)[keep - 1 : keep]
-    )
-    oldest_kept = list(oldest_kept)
-    if oldest_kept:
-        DetectionEvent.objects.filter(camera=camera, id__lt=oldest_kept[0]).delete()
+    oldest_kept = DetectionEvent.objects.filter(camera=camera).order_by("-id").values("id")[keep - 1 : keep]
+    DetectionEvent.objects.filter(camera=camera, id__lt=Subquery(oldest_kept)).delete()
 
 
 def frame_record(
@@ -89,8 +107,7 @@ def frame_record(
     """
     now = timezone.now()
     with transaction.atomic():
-        StockState.objects.get_or_create(camera=camera)
-        state = StockState.objects.select_for_update().get(camera=camera)
+        state = _locked_state(camera)
         previous_status = state.count_status
         smoothed = _smoothed(camera, result.count, state.smoothing_window)
         status = state.status_for(smoothed)
@@ -123,8 +140,7 @@ def stock_thresholds_update(
     Raises ValidationError with per-field messages (non-negative, critical < target, window range).
     """
     with transaction.atomic():
-        StockState.objects.get_or_create(camera=camera)
-        state = StockState.objects.select_for_update().select_related("camera").get(camera=camera)
+        state = _locked_state(camera)
         state.critical_level = critical_level
         state.target_capacity = target_capacity
         if smoothing_window is not None:

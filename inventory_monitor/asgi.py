@@ -14,8 +14,12 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from dashboard.routing import websocket_urlpatterns  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
+
+from dashboard.routing import websocket_urlpatterns  # noqa: E402
+from inventory_monitor.daphne_tweaks import disable_twisted_form_parsing  # noqa: E402
+
+disable_twisted_form_parsing()
 
 if settings.DETECTOR_PRELOAD:
     # Load and warm the ONNX session once per worker at start-up, not on the first camera's frame.

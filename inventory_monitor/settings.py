@@ -209,6 +209,8 @@ DETECTOR_CONFIDENCE = envfloat("DETECTOR_CONFIDENCE", 0.30)
 DETECTOR_IOU = envfloat("DETECTOR_IOU", 0.45)
 DETECTOR_MAX_DETECTIONS = envint("DETECTOR_MAX_DETECTIONS", 300)
 DETECTOR_THREADS = envint("DETECTOR_THREADS", 1)
+# Frames decoded + detected at once per process; more only share the cores (default: one per core).
+DETECTOR_CONCURRENCY = envint("DETECTOR_CONCURRENCY", os.cpu_count() or 1)
 # Load and warm up the model when the ASGI app starts, so the first camera is not the one that waits.
 DETECTOR_PRELOAD = envbool("DETECTOR_PRELOAD", True)
 # Uploads: our own byte limit (413) sits below Django's in-memory limit so the JSON 413 is ours.

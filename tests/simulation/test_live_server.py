@@ -1,4 +1,4 @@
-"""The simulator against a real Daphne server with the real model (skipped when no model is found).
+"""The simulator against a real Daphne server with the real shipped model.
 
 The server is the one the benchmark starts (benchmarks.ingest.running_server): temporary SQLite,
 migrate, cameras with keys, Daphne on a free port. Slow-ish (a few seconds), so one test does it all.
@@ -11,14 +11,11 @@ import json
 import os
 from pathlib import Path
 
-import pytest
 
 from benchmarks.ingest import SHIPPED_MODEL, running_server
 from simulation import simulate
 
-MODEL = SHIPPED_MODEL if SHIPPED_MODEL.exists() else Path(os.environ.get("MODEL_PATH", SHIPPED_MODEL))
-
-pytestmark = pytest.mark.skipif(not MODEL.is_file(), reason=f"no ONNX model at {MODEL}")
+MODEL = Path(os.environ.get("MODEL_PATH") or SHIPPED_MODEL)
 
 
 def test_it_posts_the_samples_to_a_live_server_and_stops_on_a_wrong_key() -> None:
@@ -31,7 +28,7 @@ def test_it_posts_the_samples_to_a_live_server_and_stops_on_a_wrong_key() -> Non
         assert code == simulate.EXIT_OK, err.getvalue()
         assert [row["http_status"] for row in rows] == [201, 201, 201]
         assert all(row["count"] >= 0 and row["status"] in {"CRITICAL", "WARNING", "FULL"} for row in rows)
-        assert set(rows[0]["server_timing"]) == {"decode", "detect", "persist"}
+        assert set(rows[0]["server_timing"]) >= {"decode", "detect", "persist"}
 
         err = io.StringIO()
         code = simulate.main(["--url", base, "--key", "not-a-key", "--count", "1"], out=io.StringIO(), err=err)
