@@ -18,7 +18,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from detection.detector import ImageRejected, ImageTooLarge
+from detection.detector import DetectionResult, ImageRejected, ImageTooLarge
 from detection.runtime import ModelUnavailable, detector_ready, get_detector
 from detection.services import StageTimer, frame_analyze, frame_record
 from devices.authentication import DeviceKeyAuthentication, IsCamera
@@ -88,7 +88,30 @@ def _check_declared_size(request) -> None:
     except ValueError:
         declared = 0
     if declared > settings.INGEST_MAX_BYTES + 64 * 1024:  # multipart framing overhead
-        raise PayloadTooLarge(f"The upload is {declared} bytes; the limit is {settings.INGEST_MAX_BYTES} bytes.")
+        raise PayloadTooLarge(f"The upload is {declared:,} bytes; the limit is {settings.INGEST_MAX_BYTES:,} bytes.")
+
+
+def validated_upload(request, serializer_class: type[serializers.Serializer]) -> tuple[dict, bytes]:
+    """The validated form and the image bytes of a multipart upload, or a 400/413 APIException."""
+    _check_declared_size(request)
+    form = serializer_class(data=request.data)
+    form.is_valid(raise_exception=True)
+    upload = form.validated_data["image"]
+    if upload.size > settings.INGEST_MAX_BYTES:
+        raise PayloadTooLarge(f"The image is {upload.size:,} bytes; the limit is {settings.INGEST_MAX_BYTES:,} bytes.")
+    return form.validated_data, upload.read()
+
+
+def analyze_upload(data: bytes, *, timer: StageTimer | None = None, conf: float | None = None) -> DetectionResult:
+    """frame_analyze with its failures mapped onto the API contract: 503, 413 or 400."""
+    try:
+        return frame_analyze(data=data, timer=timer, conf=conf)
+    except ModelUnavailable as exc:
+        raise ServiceUnavailable(str(exc)) from exc
+    except ImageTooLarge as exc:
+        raise PayloadTooLarge(str(exc)) from exc
+    except ImageRejected as exc:
+        raise ValidationError({"detail": str(exc)}) from exc
 
 
 class FrameIngestView(APIView):
@@ -112,23 +135,11 @@ class FrameIngestView(APIView):
         },
     )
     def post(self, request):
-        _check_declared_size(request)
         camera = request.user.camera
-        form = FrameInput(data=request.data)
-        form.is_valid(raise_exception=True)
-        upload = form.validated_data["image"]
-        if upload.size > settings.INGEST_MAX_BYTES:
-            raise PayloadTooLarge(f"The image is {upload.size} bytes; the limit is {settings.INGEST_MAX_BYTES} bytes.")
+        fields, data = validated_upload(request, FrameInput)
         timer = StageTimer()
-        try:
-            result = frame_analyze(data=upload.read(), timer=timer)
-        except ModelUnavailable as exc:
-            raise ServiceUnavailable(str(exc)) from exc
-        except ImageTooLarge as exc:
-            raise PayloadTooLarge(str(exc)) from exc
-        except ImageRejected as exc:
-            raise ValidationError({"detail": str(exc)}) from exc
-        captured_at = form.validated_data.get("captured_at")
+        result = analyze_upload(data, timer=timer)
+        captured_at = fields.get("captured_at")
         event = timer.run("persist", frame_record, camera=camera, result=result, captured_at=captured_at)
         body = FrameOutput(
             {

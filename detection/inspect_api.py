@@ -7,22 +7,18 @@ activity log: inspecting is looking, not counting.
 
 from __future__ import annotations
 
-import time
-
-from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
-from detection.api import ERROR, PayloadTooLarge, ServiceUnavailable, _check_declared_size
-from detection.detector import ImageRejected, ImageTooLarge, decode_image
+from detection.api import ERROR, ServiceUnavailable, analyze_upload, validated_upload
 from detection.runtime import ModelUnavailable, get_detector
+from detection.services import StageTimer
 
 # Boxes below this are noise even for an auditor; NMS at this floor keeps every box that the
 # serving threshold would keep (greedy NMS only lets higher-scoring boxes suppress lower ones).
@@ -70,6 +66,13 @@ class InspectOutput(serializers.Serializer):
     decode_ms = serializers.FloatField()
 
 
+def get_detector_or_503():
+    try:
+        return get_detector()
+    except ModelUnavailable as exc:
+        raise ServiceUnavailable(str(exc)) from exc
+
+
 class InspectView(APIView):
     authentication_classes = [SessionAuthentication]  # enforces CSRF for logged-in sessions
     permission_classes = [IsAuthenticated, CanInspectFrames]
@@ -88,24 +91,11 @@ class InspectView(APIView):
         },
     )
     def post(self, request):
-        _check_declared_size(request)
-        form = InspectInput(data=request.data)
-        form.is_valid(raise_exception=True)
-        upload = form.validated_data["image"]
-        if upload.size > settings.INGEST_MAX_BYTES:
-            raise PayloadTooLarge(f"The image is {upload.size:,} bytes; the limit is {settings.INGEST_MAX_BYTES:,} bytes.")
-        try:
-            detector = get_detector()
-            started = time.perf_counter()
-            image = decode_image(upload.read(), max_pixels=settings.INGEST_MAX_PIXELS, target_size=detector.input_size)
-            decode_ms = (time.perf_counter() - started) * 1000
-            result = detector.detect(image, conf=min(INSPECT_MIN_CONFIDENCE, detector.conf))
-        except ModelUnavailable as exc:
-            raise ServiceUnavailable(str(exc)) from exc
-        except ImageTooLarge as exc:
-            raise PayloadTooLarge(str(exc)) from exc
-        except ImageRejected as exc:
-            raise ValidationError({"detail": str(exc)}) from exc
+        _, data = validated_upload(request, InspectInput)
+        detector = get_detector_or_503()
+        timer = StageTimer()
+        result = analyze_upload(data, timer=timer, conf=min(INSPECT_MIN_CONFIDENCE, detector.conf))
+        decode_ms = timer.stages["decode"]
         boxes = sorted(result.detections, key=lambda d: d.score, reverse=True)
         body = InspectOutput(
             {

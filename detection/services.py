@@ -42,8 +42,10 @@ class StageTimer:
         return ", ".join(f"{name};dur={ms:.1f}" for name, ms in self.stages.items())
 
 
-def frame_analyze(*, data: bytes, timer: StageTimer | None = None) -> DetectionResult:
+def frame_analyze(*, data: bytes, timer: StageTimer | None = None, conf: float | None = None) -> DetectionResult:
     """Decode (at reduced size when the format allows) and run the detector. Raises ImageRejected.
+
+    ``conf`` overrides the serving confidence (the Inspector asks for low-score boxes too).
 
     At most DETECTOR_CONCURRENCY frames are decoded and detected at once (one per core by default):
     more would only share the cores, stretching every frame's time and the process's memory.
@@ -56,7 +58,7 @@ def frame_analyze(*, data: bytes, timer: StageTimer | None = None) -> DetectionR
         image: DecodedImage = timer.run(
             "decode", decode_image, data, max_pixels=settings.INGEST_MAX_PIXELS, target_size=detector.input_size
         )
-        return timer.run("detect", detector.detect, image)
+        return timer.run("detect", detector.detect, image, conf=conf)
     finally:
         slot.release()
 
