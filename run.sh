@@ -5,12 +5,16 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 PYTHON=${PYTHON:-$(command -v python3.11 || command -v python3)}
+pip_install() {  # quiet, minus the noise some mirrors' find-links produce; keeps pip's exit status
+  .venv/bin/python -m pip install -q --disable-pip-version-check "$@" \
+    > >(grep -v "is ignored: it is neither a file nor a directory" || true) 2>&1
+}
 if [ ! -x .venv/bin/python ]; then
   echo "==> creating .venv with $PYTHON"
   "$PYTHON" -m venv .venv
 fi
 echo "==> installing requirements/base.txt"
-.venv/bin/python -m pip install -q --disable-pip-version-check -r requirements/base.txt
+pip_install -r requirements/base.txt
 # A laptop demo: DEBUG on unless the caller configured a real deployment (SECRET_KEY set).
 if [ -z "${SECRET_KEY:-}" ]; then export DEBUG=${DEBUG:-1}; fi
 .venv/bin/python manage.py migrate --no-input -v 0

@@ -5,6 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 PYTHON=${PYTHON:-$(command -v python3.11 || command -v python3)}
+pip_install() {  # quiet, minus the noise some mirrors' find-links produce; keeps pip's exit status
+  .venv/bin/python -m pip install -q --disable-pip-version-check "$@" \
+    > >(grep -v "is ignored: it is neither a file nor a directory" || true) 2>&1
+}
 need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
@@ -16,12 +20,11 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 echo "==> installing requirements/dev.txt and requirements/ml.txt"
-.venv/bin/python -m pip install -q --disable-pip-version-check -r requirements/dev.txt -r requirements/ml.txt
+pip_install -r requirements/dev.txt -r requirements/ml.txt
 # Ultralytics drags in opencv-python; two cv2 packages share one folder and break each other.
 if .venv/bin/python -m pip show -q opencv-python >/dev/null 2>&1; then
   .venv/bin/python -m pip uninstall -y -q opencv-python opencv-python-headless
-  .venv/bin/python -m pip install -q --no-deps --disable-pip-version-check \
-    "$(grep -E '^opencv-python-headless==' requirements/base.txt)"
+  pip_install --no-deps "$(grep -E '^opencv-python-headless==' requirements/base.txt)"
 fi
 .venv/bin/python -c "import cv2, onnxruntime, django; print('cv2', cv2.__version__, '| onnxruntime', onnxruntime.__version__, '| django', django.__version__)"
 exec .venv/bin/python -m pytest "$@"

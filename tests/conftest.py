@@ -11,6 +11,20 @@ REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "simulation" / "samples"
 
 
+from PIL import Image  # noqa: E402
+
+_PILLOW_OPEN = Image.open
+
+
+@pytest.fixture(autouse=True)
+def _pillow_unpatched():
+    """Importing ultralytics (tests/ml) replaces PIL.Image.open process-wide with a wrapper that
+    tries to pip-install a HEIF plugin on unknown files. Serving never imports it; undo it after
+    each test so the rest of the suite sees the Pillow users have."""
+    yield
+    Image.open = _PILLOW_OPEN
+
+
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits():
     """Throttle counters live in the cache; each test starts with an empty budget."""
