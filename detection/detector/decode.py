@@ -29,9 +29,11 @@ ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 ALLOWED_FORMATS = frozenset({"JPEG", "PNG", "WEBP"})
 DEFAULT_MAX_PIXELS = 25_000_000
-# Keep the decoded image at least this many times the model input on its long side, so the
-# letterbox resize (INTER_AREA) still has real pixels to average; measured in the model card.
-DRAFT_MARGIN = 2.0
+# Keep the decoded image at least this many times the model input on its long side. libjpeg's
+# DCT scaling already averages, so 1x loses nothing measurable (model card: mAP50 0.871 vs 0.876
+# at 2x, count MAE 3.05 vs 3.10), while the INTER_AREA letterbox resize of a 2x image cost
+# 2.3 ms per 1080p frame against 0.6 ms at 1x.
+DRAFT_MARGIN = 1.0
 # EXIF orientations 5..8 swap width and height.
 _TRANSPOSING_ORIENTATIONS = {5, 6, 7, 8}
 

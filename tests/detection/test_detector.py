@@ -150,10 +150,11 @@ def test_decode_honours_exif_orientation():
 
 
 def test_draft_decodes_large_jpeg_smaller_but_reports_original_size():
-    decoded = decode_image(jpeg_bytes(2000, 1000), target_size=128)
-    height, width = decoded.pixels.shape[:2]
-    assert width < 2000 and width >= 256  # reduced, yet at least 2x the model input on the long side
-    assert (decoded.original_width, decoded.original_height) == (2000, 1000)
+    decoded = decode_image(jpeg_bytes(1920, 1080), target_size=416)
+    # libjpeg scales by 1/2, 1/4 or 1/8: 1/4 (480 px) is the smallest that keeps the model's 416.
+    assert decoded.pixels.shape == (270, 480, 3)
+    assert (decoded.original_width, decoded.original_height) == (1920, 1080)
+    assert decode_image(jpeg_bytes(2000, 1000), target_size=128).pixels.shape == (125, 250, 3)  # 1/8 at most
     full = decode_image(jpeg_bytes(2000, 1000), target_size=None)
     assert full.pixels.shape == (1000, 2000, 3)
 
