@@ -96,20 +96,7 @@ def _manage(env: dict[str, str], *args: str) -> str:
 
 def _create_cameras(env: dict[str, str], count: int) -> list[str]:
     """One camera each, keys read from the last output line of ``create_camera``."""
-    keys = []
-    for index in range(count):
-        slug = f"bench-{index + 1}"
-        try:
-            out = _manage(env, "create_camera", slug)
-        except RuntimeError as exc:
-            if "Unknown command" not in str(exc):
-                raise
-            # Older tree without the command: same service, one Django start for all cameras.
-            code = ("from devices.services import camera_create\n"
-                    f"for i in range({index + 1}, {count + 1}): print(camera_create(slug=f'bench-{{i}}')[1])")
-            return keys + _manage(env, "shell", "-c", code).split()
-        keys.append(out.strip().splitlines()[-1].strip())
-    return keys
+    return [_manage(env, "create_camera", f"bench-{i + 1}").strip().splitlines()[-1].strip() for i in range(count)]
 
 
 @contextmanager
