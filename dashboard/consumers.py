@@ -25,6 +25,9 @@ from dashboard.broadcasts import DASHBOARD_GROUP
 
 logger = logging.getLogger(__name__)
 
+# Application close code (4000-4999 are ours): the socket has no logged-in user.
+SIGNED_OUT = 4401
+
 
 class DashboardConsumer(AsyncWebsocketConsumer):
     groups: list[str] = []  # joined explicitly after the auth check
@@ -32,8 +35,10 @@ class DashboardConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
-            # Refused at the handshake (HTTP 403): nothing is sent to an anonymous socket.
-            await self.close()
+            # Accept only to close with a code the page understands: a wall screen whose session
+            # expired should say "signed out" and go to the login page, not retry forever.
+            await self.accept()
+            await self.close(code=SIGNED_OUT)
             return
         query = parse_qs(self.scope.get("query_string", b"").decode())
         self.camera_filter: str = (query.get("camera") or [""])[0]

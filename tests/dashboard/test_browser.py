@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 import requests
 
@@ -122,6 +125,25 @@ def test_the_page_reconnects_after_a_restart_and_catches_up(tmp_path, new_page, 
             "(text) => document.querySelector('#camera-restart-cam [data-field=count]').textContent.trim() === text",
             arg=str(body["count"]), timeout=10_000,
         )
+    finally:
+        server.stop()
+
+
+def test_an_expired_session_says_signed_out_and_goes_to_the_login_page(tmp_path, new_page):
+    live.prepare_database(tmp_path / "db.sqlite3", ["expiry-cam"])
+    server = live.Daphne(sqlite_path=tmp_path / "db.sqlite3", log_path=tmp_path / "daphne.log").start()
+    try:
+        page = new_page()
+        live.log_in(page, server.url, "viewer")
+        live.wait_live(page)
+        server.stop()
+        # The session ends while the wall screen is cut off (expired, or ended by an admin).
+        subprocess.run([sys.executable, "manage.py", "shell", "-c",
+                        "from django.contrib.sessions.models import Session; Session.objects.all().delete()"],
+                       cwd=live.REPO, env=live.server_env(tmp_path / "db.sqlite3"), check=True, capture_output=True)
+        server.start()
+        page.wait_for_selector("#connection[data-state=signed-out]", timeout=30_000)
+        page.wait_for_url("**/accounts/login/?next=%2F", timeout=10_000)
     finally:
         server.stop()
 

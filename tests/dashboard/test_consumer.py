@@ -39,9 +39,12 @@ def ingest(camera, image_path):
     return frame_record(camera=camera, result=frame_analyze(data=image_path.read_bytes()))
 
 
-async def test_anonymous_sockets_are_refused(camera_with_key):
+async def test_anonymous_sockets_are_closed_as_signed_out_without_data(camera_with_key):
     communicator, connected = await connect(user=None)
-    assert not connected
+    # Accepted only to be closed with the code the page turns into "Signed out" + login page.
+    assert connected
+    assert await communicator.receive_output(timeout=5) == {"type": "websocket.close", "code": 4401}
+    assert await communicator.receive_nothing()
     await communicator.disconnect()
 
 

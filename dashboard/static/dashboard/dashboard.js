@@ -9,6 +9,7 @@
   var socket = null;          // htmx ws socketWrapper (publicInterface)
   var retries = 0;
   var RETRYABLE = [1006, 1011, 1012, 1013];
+  var SIGNED_OUT = 4401;      // dashboard/consumers.py
 
   function setState(state, label) {
     var el = document.getElementById("connection");
@@ -57,9 +58,18 @@
     }
   });
   document.addEventListener("htmx:wsClose", function (evt) {
+    var code = evt.detail.event && evt.detail.event.code;
+    if (code === SIGNED_OUT) {
+      // The session expired (or the user logged out elsewhere): say so, then show the login page.
+      setState("signed-out", "Signed out");
+      toast("Your session has ended: log in again.", "error");
+      var connection = document.getElementById("connection");
+      var login = connection && connection.dataset.loginUrl;
+      if (login) setTimeout(function () { location.assign(login + "?next=" + encodeURIComponent(location.pathname + location.search)); }, 3000);
+      return;
+    }
     retries += 1;
     setState("reconnecting", "Reconnecting…");
-    var code = evt.detail.event && evt.detail.event.code;
     if (RETRYABLE.indexOf(code) < 0 && evt.detail.socketWrapper) {
       var wrapper = evt.detail.socketWrapper;
       var delay = Math.min(30000, 1000 * Math.pow(2, Math.min(retries, 5))) * (0.5 + Math.random() / 2);
