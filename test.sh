@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Run the whole test suite on a fresh machine: installs what the tests need (Python packages in
-# .venv, Debian's chromium for the browser tests, redis-server for the multi-worker test), then
-# runs pytest. Extra arguments go to pytest (e.g. ./test.sh tests/devices -x).
+# .venv, Debian's chromium for the browser tests, redis-server for the multi-worker test,
+# postgresql for the second pass), runs pytest on SQLite (the laptop default), then runs the
+# database-facing tests again on a throwaway PostgreSQL server (the production engine).
+# Extra arguments go to a single pytest run on SQLite (e.g. ./test.sh tests/devices -x).
 set -euo pipefail
 cd "$(dirname "$0")"
 PYTHON=${PYTHON:-$(command -v python3.11 || command -v python3)}
@@ -12,6 +14,7 @@ pip_install() {  # quiet, minus the noise some mirrors' find-links produce; keep
 need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "==> apt-get install ${need_apt[*]}"
   SUDO=$([ "$(id -u)" = 0 ] && echo "" || echo sudo)
@@ -27,4 +30,9 @@ if .venv/bin/python -m pip show -q opencv-python >/dev/null 2>&1; then
   pip_install --no-deps "$(grep -E '^opencv-python-headless==' requirements/base.txt)"
 fi
 .venv/bin/python -c "import cv2, onnxruntime, django; print('cv2', cv2.__version__, '| onnxruntime', onnxruntime.__version__, '| django', django.__version__)"
-exec .venv/bin/python -m pytest "$@"
+if [ $# -gt 0 ]; then exec .venv/bin/python -m pytest "$@"; fi
+echo "==> pytest (SQLite)"
+.venv/bin/python -m pytest
+echo "==> pytest again on PostgreSQL: models, services, API, admin, dashboard views and consumer"
+scripts/with_postgres.sh .venv/bin/python -m pytest -q -p no:cacheprovider \
+  tests/detection tests/devices tests/dashboard -m "not browser and not redis"
