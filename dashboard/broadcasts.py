@@ -15,12 +15,22 @@ logger = logging.getLogger(__name__)
 DASHBOARD_GROUP = "dashboard"
 
 
+_consumer_loop: asyncio.AbstractEventLoop | None = None
+
+
+def remember_server_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Called by the dashboard consumer: the loop its sockets live on, for sends from other threads
+    (the offline watch) that are not request threads."""
+    global _consumer_loop
+    _consumer_loop = loop
+
+
 def _server_event_loop() -> asyncio.AbstractEventLoop | None:
-    """The ASGI server's loop when we run in one of its request threads (asgiref records it)."""
+    """The ASGI server's loop: asgiref records it in request threads; the consumer records it too."""
     loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
     if loop is None or getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None) != os.getpid():
-        return None
-    return loop if loop.is_running() else None
+        loop = _consumer_loop
+    return loop if loop is not None and loop.is_running() else None
 
 
 def _log_failure(future: Future) -> None:

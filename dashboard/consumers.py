@@ -13,6 +13,7 @@ The ORM is only touched inside database_sync_to_async: rendering runs in a worke
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from urllib.parse import parse_qs
@@ -20,7 +21,7 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from dashboard import panels
+from dashboard import broadcasts, panels
 from dashboard.broadcasts import DASHBOARD_GROUP
 
 logger = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         self.camera_filter: str = (query.get("camera") or [""])[0]
         csrf = self.scope.get("cookies", {}).get("csrftoken", "")
         self.viewer: panels.Viewer = await database_sync_to_async(panels.Viewer.of)(user, csrf)
+        broadcasts.remember_server_loop(asyncio.get_running_loop())
         await self.channel_layer.group_add(DASHBOARD_GROUP, self.channel_name)
         await self.accept()
         await self.send(text_data=await self._render(panels.snapshot_html, camera_slug=self.camera_filter))

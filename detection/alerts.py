@@ -1,5 +1,6 @@
-"""Low-stock alerts: when a camera's status enters CRITICAL, or leaves it, tell people who are not
-looking at the dashboard, by e-mail (SMTP) and/or an AWS SNS topic (SMS, e-mail, chat webhooks).
+"""Alerts for people who are not looking at the dashboard, by e-mail (SMTP) and/or an AWS SNS topic
+(SMS, e-mail, chat webhooks): a camera's stock enters or leaves CRITICAL, or the camera goes
+OFFLINE (no frame or heartbeat within its timeout) and comes back.
 
 Sent from a single background thread after the ingest transaction commits, so a slow mail server
 never delays a camera's answer; a failed send is logged and never loses the frame.
@@ -29,23 +30,24 @@ class StockAlert:
     critical_level: int
     target_capacity: int
 
-    @property
-    def recovered(self) -> bool:
-        return self.previous_status == "CRITICAL"
-
     def subject(self) -> str:
-        if self.recovered:
+        if self.status == "OFFLINE":
+            return f"[Inventory] {self.camera_name}: camera OFFLINE"
+        if self.previous_status == "OFFLINE":
+            return f"[Inventory] {self.camera_name}: camera back online ({self.status})"
+        if self.previous_status == "CRITICAL":
             return f"[Inventory] {self.camera_name}: stock recovered ({self.status})"
         return f"[Inventory] {self.camera_name}: stock CRITICAL ({self.smoothed_count} left)"
 
     def body(self) -> str:
         where = f" at {self.location}" if self.location else ""
-        return (
-            f"Camera {self.camera_name} ({self.camera_slug}){where} changed from {self.previous_status} "
-            f"to {self.status}.\n"
-            f"Current count (smoothed): {self.smoothed_count}\n"
-            f"Critical level: {self.critical_level}   Target capacity: {self.target_capacity}\n"
-        )
+        lines = [f"Camera {self.camera_name} ({self.camera_slug}){where} changed from {self.previous_status} "
+                 f"to {self.status}."]
+        if self.status == "OFFLINE":
+            lines.append("No frame or heartbeat arrived within its offline timeout: the stock level shown is stale.")
+        lines += [f"Current count (smoothed): {self.smoothed_count}",
+                  f"Critical level: {self.critical_level}   Target capacity: {self.target_capacity}"]
+        return "\n".join(lines) + "\n"
 
 
 def alert_needed(previous_status: str, status: str) -> bool:
@@ -58,6 +60,11 @@ def stock_alert_send(alert: StockAlert) -> Future | None:
     if not (settings.ALERT_EMAILS or settings.ALERT_SNS_TOPIC_ARN):
         return None
     return _sender.submit(_deliver, alert)
+
+
+def flush_alerts(timeout: float = 30) -> None:
+    """Wait until every queued alert is delivered (one worker: a no-op job runs after them)."""
+    _sender.submit(lambda: None).result(timeout=timeout)
 
 
 def _deliver(alert: StockAlert) -> None:

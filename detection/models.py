@@ -50,6 +50,8 @@ class StockState(models.Model):
     smoothed_count = models.PositiveIntegerField(null=True, blank=True, editable=False)
     count_status = models.CharField(max_length=10, choices=Status.choices, default=Status.WAITING, editable=False)
     last_frame_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Set when the OFFLINE alert went out, cleared when the camera is back: one alert per outage.
+    offline_alerted_at = models.DateTimeField(null=True, blank=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

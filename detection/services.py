@@ -157,15 +157,52 @@ def stock_thresholds_update(
     return state
 
 
-def _alert_on_commit(camera: Camera, state: StockState, previous_status: str) -> None:
-    if not alert_needed(previous_status, state.count_status):
-        return
-    alert = StockAlert(
+def _alert(camera: Camera, state: StockState, previous_status: str, status: str) -> StockAlert:
+    return StockAlert(
         camera_slug=camera.slug, camera_name=camera.name, location=camera.location,
-        previous_status=previous_status, status=state.count_status, smoothed_count=state.smoothed_count,
+        previous_status=previous_status, status=status, smoothed_count=state.smoothed_count,
         critical_level=state.critical_level, target_capacity=state.target_capacity,
     )
-    transaction.on_commit(lambda: stock_alert_send(alert))
+
+
+def _alert_on_commit(camera: Camera, state: StockState, previous_status: str) -> None:
+    if alert_needed(previous_status, state.count_status):
+        alert = _alert(camera, state, previous_status, state.count_status)
+        transaction.on_commit(lambda: stock_alert_send(alert))
+
+
+def cameras_check_offline(*, now: datetime | None = None) -> list[StockAlert]:
+    """Alert once when an active camera goes OFFLINE and once when it is back; returns the alerts.
+
+    Runs periodically in every worker (detection.watch) and from `manage.py check_cameras`. The
+    conditional UPDATE on offline_alerted_at decides which caller sends, so several workers
+    checking at the same moment send one alert, not one each.
+    """
+    now = now or timezone.now()
+    alerts = []
+    states = StockState.objects.select_related("camera").filter(
+        camera__is_active=True, camera__last_seen_at__isnull=False
+    )
+    for state in states:
+        camera = state.camera
+        offline = camera.is_offline(now)
+        if offline and state.offline_alerted_at is None:
+            claimed = StockState.objects.filter(pk=state.pk, offline_alerted_at__isnull=True).update(
+                offline_alerted_at=now
+            )
+            alert = _alert(camera, state, state.count_status, Status.OFFLINE)
+        elif not offline and state.offline_alerted_at is not None:
+            claimed = StockState.objects.filter(pk=state.pk, offline_alerted_at__isnull=False).update(
+                offline_alerted_at=None
+            )
+            alert = _alert(camera, state, Status.OFFLINE, state.count_status)
+        else:
+            continue
+        if claimed:
+            alerts.append(alert)
+            stock_alert_send(alert)
+            _broadcast(camera_id=camera.pk, event_id=None)
+    return alerts
 
 
 def _broadcast(*, camera_id: int, event_id: int | None) -> None:
@@ -187,5 +224,6 @@ __all__ = [
     "frame_record",
     "stock_state_for",
     "stock_thresholds_update",
+    "cameras_check_offline",
     "validation_messages",
 ]

@@ -27,6 +27,10 @@ if settings.DETECTOR_PRELOAD:
 
     detector_ready()
 
+from detection.watch import start_offline_watch  # noqa: E402
+
+start_offline_watch(settings.OFFLINE_CHECK_INTERVAL_S)
+
 application = ProtocolTypeRouter(
     {
         # Static files (a few CSS/JS files) served by Django's ASGI static handler in every mode:

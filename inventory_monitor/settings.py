@@ -225,6 +225,8 @@ INGEST_RATE_WINDOW_S = envint("INGEST_RATE_WINDOW_S", 60)
 # --- Stock defaults for new cameras ----------------------------------------------------------
 ACTIVITY_LOG_SIZE = 20
 CAMERA_DEFAULT_OFFLINE_TIMEOUT_S = envint("CAMERA_DEFAULT_OFFLINE_TIMEOUT_S", 300)
+# Each server process checks this often for cameras gone OFFLINE (alert + dashboard update); 0: off.
+OFFLINE_CHECK_INTERVAL_S = envint("OFFLINE_CHECK_INTERVAL_S", 30)
 
 # --- Low-stock alerts (entering/leaving CRITICAL) ------------------------------------------
 ALERT_EMAILS = envlist("ALERT_EMAILS", "")

@@ -1,7 +1,10 @@
 """Loaded as a plugin (`-p tests.pytest_env` in pytest.ini) so it runs before pytest-django reads
-settings: test runs are DEBUG (no SECRET_KEY needed) and don't preload the model at import."""
+settings: test runs are DEBUG (no SECRET_KEY needed), don't preload the model at import and
+don't start the offline watch thread."""
 
 import os
 
 os.environ.setdefault("DEBUG", "1")
 os.environ.setdefault("DETECTOR_PRELOAD", "0")
+# No background offline watch in the test process (tests call cameras_check_offline directly).
+os.environ.setdefault("OFFLINE_CHECK_INTERVAL_S", "0")
