@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Subquery
 from django.utils import timezone
@@ -61,11 +60,6 @@ def frame_analyze(*, data: bytes, timer: StageTimer | None = None, conf: float |
         return timer.run("detect", detector.detect, image, conf=conf)
     finally:
         slot.release()
-
-
-def stock_state_for(camera: Camera) -> StockState:
-    state, _ = StockState.objects.get_or_create(camera=camera)
-    return state
 
 
 def _locked_state(camera: Camera) -> StockState:
@@ -213,17 +207,11 @@ def _broadcast(*, camera_id: int, event_id: int | None) -> None:
     stock_updated(camera_id=camera_id, event_id=event_id)
 
 
-def validation_messages(error: ValidationError) -> dict[str, list[str]]:
-    return error.message_dict if hasattr(error, "error_dict") else {"__all__": error.messages}
-
-
 __all__ = [
     "Status",
     "StageTimer",
     "frame_analyze",
     "frame_record",
-    "stock_state_for",
     "stock_thresholds_update",
     "cameras_check_offline",
-    "validation_messages",
 ]

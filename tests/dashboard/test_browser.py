@@ -27,7 +27,7 @@ def test_a_posted_frame_updates_the_card_without_a_reload(live_server_proc, new_
     body = live.post_frame(live_server_proc.url, live_server_proc.keys["e2e-live"], real_images[0])
     page.wait_for_function(
         "([sel, text]) => document.querySelector(sel)?.textContent.trim() === text",
-        arg=[f"#camera-e2e-live [data-field=count]", str(body["count"])], timeout=10_000,
+        arg=["#camera-e2e-live [data-field=count]", str(body["count"])], timeout=10_000,
     )
     assert card_text(page, "e2e-live", "status") == body["status"]
     assert page.evaluate("window.__sameDocument") is True
