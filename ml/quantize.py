@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ml.common import DEFAULT_DATASET, list_images
+from ml.export import add_metadata
 
 EXCLUDE_CHOICES = ("none", "tail", "head")
 
@@ -87,17 +88,10 @@ def nodes_to_exclude(model_path: Path, mode: str) -> list[str]:
 
 
 def copy_metadata(source: Path, target: Path, extra: dict[str, str]) -> None:
+    """The quantized model keeps the FP32 model's metadata (imgsz, names, provenance) plus ``extra``."""
     import onnx
 
-    src = onnx.load(str(source))
-    model = onnx.load(str(target))
-    props = {p.key: p.value for p in src.metadata_props}
-    props.update(extra)
-    del model.metadata_props[:]
-    for key, value in props.items():
-        entry = model.metadata_props.add()
-        entry.key, entry.value = key, value
-    onnx.save(model, str(target))
+    add_metadata(target, {**{p.key: p.value for p in onnx.load(str(source)).metadata_props}, **extra})
 
 
 def main(argv: list[str] | None = None) -> Path:

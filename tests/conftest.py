@@ -58,6 +58,21 @@ def labelled_val_images(min_boxes: int = 1, max_boxes: int = 1000, limit: int = 
     return found
 
 
+def png_declaring(width: int, height: int) -> bytes:
+    """A tiny valid PNG whose IHDR claims width x height: a decompression bomb's header, 100 bytes."""
+    import io
+    import struct
+    import zlib
+
+    out = io.BytesIO()
+    Image.new("RGB", (1, 1)).save(out, "PNG")
+    data = bytearray(out.getvalue())
+    ihdr = struct.pack(">II", width, height) + bytes(data[24:29])
+    data[16:29] = ihdr
+    data[29:33] = struct.pack(">I", zlib.crc32(b"IHDR" + ihdr) & 0xFFFFFFFF)
+    return bytes(data)
+
+
 @pytest.fixture
 def camera_with_key(db):
     """A camera with thresholds critical 3 / target 15 / window 1, and its raw key."""

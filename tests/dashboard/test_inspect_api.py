@@ -8,7 +8,7 @@ from django.test import Client
 
 from detection.models import DetectionEvent, StockState
 from detection.services import frame_analyze
-from tests.detection.test_ingest import png_with_declared_size
+from tests.conftest import png_declaring
 
 URL = "/api/v1/inspect/"
 pytestmark = pytest.mark.django_db
@@ -73,7 +73,7 @@ class TestInspect:
 
     def test_a_decompression_bomb_is_a_413(self, client, auditor):
         client.force_login(auditor)
-        response = client.post(URL, {"image": upload(png_with_declared_size(30_000, 30_000), "bomb.png",
+        response = client.post(URL, {"image": upload(png_declaring(30_000, 30_000), "bomb.png",
                                                      "image/png")})
         assert response.status_code == 413
         assert "pixels" in response.json()["detail"]

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import io
 import os
-import struct
 import threading
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +22,7 @@ from detection.detector import (
 )
 from detection.detector.postprocess import nms, postprocess, rescale_boxes
 from detection.detector.preprocess import PAD_VALUE, letterbox, letterbox_geometry
+from tests.conftest import png_declaring
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -36,17 +35,6 @@ def jpeg_bytes(width: int, height: int, color=(200, 120, 40), exif: Image.Exif |
     out = io.BytesIO()
     Image.new("RGB", (width, height), color).save(out, "JPEG", quality=90, exif=exif or Image.Exif())
     return out.getvalue()
-
-
-def png_declaring(width: int, height: int) -> bytes:
-    """A tiny valid PNG whose IHDR claims width x height (a decompression bomb's header)."""
-    out = io.BytesIO()
-    Image.new("RGB", (1, 1)).save(out, "PNG")
-    data = bytearray(out.getvalue())
-    ihdr = struct.pack(">II", width, height) + bytes(data[24:29])
-    data[16:29] = ihdr
-    data[29:33] = struct.pack(">I", zlib.crc32(b"IHDR" + ihdr) & 0xFFFFFFFF)
-    return bytes(data)
 
 
 # --- letterbox and box geometry ------------------------------------------------------------

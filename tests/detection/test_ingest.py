@@ -2,34 +2,19 @@
 
 from __future__ import annotations
 
-import io
-import struct
-import zlib
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from PIL import Image
 
 from detection.detector import load_detector
 from detection.models import DetectionEvent, StockState
-from tests.conftest import labelled_val_images
+from tests.conftest import labelled_val_images, png_declaring
 
 URL = "/api/v1/frames/"
 
 
 def upload(data: bytes, name: str = "frame.jpg", content_type: str = "image/jpeg") -> SimpleUploadedFile:
     return SimpleUploadedFile(name, data, content_type=content_type)
-
-
-def png_with_declared_size(width: int, height: int) -> bytes:
-    """A valid small PNG whose header claims width x height: a decompression-bomb shape."""
-    buf = io.BytesIO()
-    Image.new("L", (8, 8)).save(buf, "PNG")
-    data = bytearray(buf.getvalue())
-    ihdr = struct.pack(">II", width, height) + bytes(data[24:29])
-    data[16:29] = ihdr
-    data[29:33] = struct.pack(">I", zlib.crc32(b"IHDR" + ihdr) & 0xFFFFFFFF)
-    return bytes(data)
 
 
 @pytest.mark.django_db
@@ -145,7 +130,7 @@ class TestRejected:
 
     def test_decompression_bomb_is_413(self, camera_with_key, camera_client):
         _, key = camera_with_key()
-        bomb = png_with_declared_size(60_000, 60_000)  # 3.6 gigapixels declared, 100 bytes sent
+        bomb = png_declaring(60_000, 60_000)  # 3.6 gigapixels declared, 100 bytes sent
         response = camera_client(key).post(URL, {"image": upload(bomb, "bomb.png", "image/png")})
         assert response.status_code == 413
         assert response.json()["detail"]
