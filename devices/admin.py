@@ -53,7 +53,12 @@ class CameraAdmin(admin.ModelAdmin):
     def key_count(self, camera: Camera) -> int:
         return camera.usable_keys
 
-    @admin.action(description="Create a new device key (shown once)")
+    def has_create_key_permission(self, request) -> bool:
+        # A key lets whoever holds it post frames as this camera (counts, statuses, alerts): only
+        # people allowed to add device keys may mint one, not everyone who can see the camera list.
+        return request.user.has_perm("devices.add_devicekey")
+
+    @admin.action(description="Create a new device key (shown once)", permissions=["create_key"])
     def create_key(self, request, queryset) -> None:
         for camera in queryset:
             key, raw_key = device_key_create(camera=camera, label=f"created in admin by {request.user}")
@@ -81,7 +86,11 @@ class DeviceKeyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
-    @admin.action(description="Revoke selected keys")
+    def has_revoke_permission(self, request) -> bool:
+        # Revoking cuts a camera off: a change to the key, so it needs the change permission.
+        return request.user.has_perm("devices.change_devicekey")
+
+    @admin.action(description="Revoke selected keys", permissions=["revoke"])
     def revoke(self, request, queryset) -> None:
         for key in queryset:
             device_key_revoke(key=key)
