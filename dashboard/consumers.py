@@ -1,8 +1,9 @@
 """The dashboard's WebSocket: pushes HTMX out-of-band fragments to every open dashboard.
 
 Protocol (htmx-ext-ws on the page):
-- connect: logged-in users only; the consumer joins the "dashboard" group and sends a full snapshot
-  (every partial), so a page that reconnects after a restart catches up on whatever it missed.
+- connect: logged-in users with the dashboard role only (else closed with 4401 / 4403); the consumer
+  joins the "dashboard" group and sends a full snapshot (every partial), so a page that reconnects
+  after a restart catches up on whatever it missed.
 - server -> page: HTML whose top-level elements carry ids (and hx-swap-oob); htmx swaps each in place.
 - page -> server: JSON `{"camera": "<slug>"|""}` when the activity filter changes (so pushed log
   rows respect it); anything else is ignored.
@@ -26,8 +27,11 @@ from dashboard.broadcasts import DASHBOARD_GROUP
 
 logger = logging.getLogger(__name__)
 
-# Application close code (4000-4999 are ours): the socket has no logged-in user.
+# Application close codes (4000-4999 are ours): the socket has no logged-in user / the user has no
+# dashboard role (detection.view_stockstate: Operators, Managers, Auditors).
 SIGNED_OUT = 4401
+NO_ACCESS = 4403
+VIEW = "detection.view_stockstate"
 
 
 class DashboardConsumer(AsyncWebsocketConsumer):
@@ -40,6 +44,11 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             # expired should say "signed out" and go to the login page, not retry forever.
             await self.accept()
             await self.close(code=SIGNED_OUT)
+            return
+        if not await database_sync_to_async(user.has_perm)(VIEW):
+            # Same as the page (403): logged in, but in no group that may watch the dashboard.
+            await self.accept()
+            await self.close(code=NO_ACCESS)
             return
         query = parse_qs(self.scope.get("query_string", b"").decode())
         self.camera_filter: str = (query.get("camera") or [""])[0]

@@ -17,8 +17,12 @@ from dashboard.forms import ThresholdsForm
 from detection import selectors
 from detection.services import stock_thresholds_update
 
+VIEW = "detection.view_stockstate"  # Operators, Managers and Auditors have it; a user in no group does not
 MANAGE = "detection.change_stockstate"
 INSPECT = "detection.inspect_frames"
+
+# Logged in is not enough: an account in no group (e.g. made for the admin, or left over) sees nothing.
+may_view = permission_required(VIEW, raise_exception=True)
 
 
 def _viewer(request: HttpRequest) -> panels.Viewer:
@@ -32,18 +36,21 @@ def _page(request: HttpRequest, *, status: int = 200, **overrides) -> HttpRespon
 
 
 @login_required
+@may_view
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
     return _page(request)
 
 
 @login_required
+@may_view
 @require_GET
 def status_partial(request: HttpRequest) -> HttpResponse:
     return render(request, f"{panels.PAGE}#system-status", panels.status_context())
 
 
 @login_required
+@may_view
 @require_GET
 def inventory_partial(request: HttpRequest) -> HttpResponse:
     # Polled every 30 s, so OFFLINE appears even when no camera sends anything.
@@ -51,6 +58,7 @@ def inventory_partial(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@may_view
 @require_GET
 def activity_partial(request: HttpRequest) -> HttpResponse:
     return render(request, f"{panels.PAGE}#activity-log", panels.activity_context(request.GET.get("camera")))
@@ -65,6 +73,7 @@ def _card_or_404(slug: str) -> selectors.CameraCard:
 
 
 @login_required
+@may_view
 @require_http_methods(["GET", "POST"])
 def thresholds(request: HttpRequest, slug: str) -> HttpResponse:
     """GET: one camera's settings row. POST (managers only): validate, save, re-evaluate, broadcast."""

@@ -51,6 +51,12 @@ def auditor(make_user):
     return make_user("ada", "Auditors")
 
 
+@pytest.fixture
+def nobody(make_user):
+    """Logged in, but in no group: e.g. an account made for something else, or left over."""
+    return make_user("nora")
+
+
 @pytest.fixture(scope="session")
 def real_images() -> list[Path]:
     """Real dataset frames with enough packages that the count is not zero."""

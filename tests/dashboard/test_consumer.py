@@ -48,6 +48,15 @@ async def test_anonymous_sockets_are_closed_as_signed_out_without_data(camera_wi
     await communicator.disconnect()
 
 
+async def test_a_user_in_no_group_is_closed_as_no_access_without_data(nobody, camera_with_key):
+    await database_sync_to_async(camera_with_key)("dock-1")
+    communicator, connected = await connect(user=nobody)
+    assert connected
+    assert await communicator.receive_output(timeout=5) == {"type": "websocket.close", "code": 4403}
+    assert await communicator.receive_nothing()
+    await communicator.disconnect()
+
+
 async def test_a_foreign_origin_is_refused(viewer):
     communicator = WebsocketCommunicator(application, "/ws/dashboard/",
                                          headers=[(b"origin", b"http://evil.example"), (b"host", b"localhost")])

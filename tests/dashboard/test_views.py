@@ -32,6 +32,24 @@ class TestLoginRequired:
         assert b'name="username"' in response.content
 
 
+class TestRoleRequired:
+    @pytest.mark.parametrize("url", ["/", "/partials/status/", "/partials/inventory/", "/partials/activity/",
+                                     thresholds_url("dock-1")])
+    def test_a_user_in_no_group_is_refused_and_told_why(self, client, nobody, camera_with_key, url):
+        camera_with_key("dock-1")
+        client.force_login(nobody)
+        response = client.get(url)
+        assert response.status_code == 403
+        html = response.content.decode()
+        assert "Operators" in html and "administrator" in html  # what to ask for
+        assert 'id="camera-dock-1"' not in html and "thresholds-dock-1" not in html
+
+    @pytest.mark.parametrize("role", ["viewer", "manager", "auditor"])
+    def test_every_role_sees_the_dashboard(self, client, request, role):
+        client.force_login(request.getfixturevalue(role))
+        assert client.get("/").status_code == 200
+
+
 class TestDashboardPage:
     def test_it_shows_a_card_per_active_camera_with_the_testability_contract(self, client, viewer,
                                                                            camera_with_key):

@@ -10,6 +10,7 @@
   var retries = 0;
   var RETRYABLE = [1006, 1011, 1012, 1013];
   var SIGNED_OUT = 4401;      // dashboard/consumers.py
+  var NO_ACCESS = 4403;       // logged in, but no longer in a group that may watch the dashboard
 
   function setState(state, label) {
     var el = document.getElementById("connection");
@@ -66,6 +67,12 @@
       var connection = document.getElementById("connection");
       var login = connection && connection.dataset.loginUrl;
       if (login) setTimeout(function () { location.assign(login + "?next=" + encodeURIComponent(location.pathname + location.search)); }, 3000);
+      return;
+    }
+    if (code === NO_ACCESS) {
+      // Retrying cannot help until an administrator gives the account a role again.
+      setState("no-access", "No access");
+      toast("Your account may no longer watch the dashboard: ask an administrator.", "error");
       return;
     }
     retries += 1;
