@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 import sys
 import warnings
 from dataclasses import dataclass
@@ -56,17 +57,26 @@ class DecodedImage:
     original_height: int
 
 
+def _too_many_pixels(exc: Exception, max_pixels: int) -> ImageTooLarge:
+    """Pillow's guard fired: answer with the caller's limit (what an operator configured), not Pillow's."""
+    declared = re.search(r"\((\d+) pixels\)", str(exc))
+    size = f"{int(declared.group(1)):,} pixels" if declared else "too many pixels"
+    return ImageTooLarge(f"image is {size}; the limit is {max_pixels:,}")
+
+
 def _open_checked(data: bytes, max_pixels: int) -> Image.Image:
     try:
         with warnings.catch_warnings():
             # Local so we do not rewrite the process's warning filters. (On Python < 3.14
             # catch_warnings is not thread-safe; the worst a race can do is leave this same
-            # "error" filter installed, which is the behaviour we want anyway.)
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            # "error" filter installed, which is the behaviour we want anyway.) A caller whose limit
+            # is above Pillow's warning level gets that limit: the check below enforces it.
+            action = "error" if max_pixels <= PILLOW_MAX_PIXELS else "ignore"
+            warnings.simplefilter(action, Image.DecompressionBombWarning)
             # Reads the header only; ``formats`` keeps every other Pillow plugin out of reach.
             image = _unpatched_pil_open()(io.BytesIO(data), formats=sorted(ALLOWED_FORMATS))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageTooLarge(f"image has too many pixels ({exc})") from exc
+        raise _too_many_pixels(exc, max_pixels) from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise UndecodableImage("not a decodable image (expected JPEG, PNG or WebP)") from exc
     if image.format not in ALLOWED_FORMATS:
@@ -113,7 +123,7 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, target_si
         upright = ImageOps.exif_transpose(image) if orientation != 1 else image
         rgb = upright.convert("RGB")
     except Image.DecompressionBombError as exc:  # e.g. a PNG frame larger than its header admitted
-        raise ImageTooLarge(f"image has too many pixels ({exc})") from exc
+        raise _too_many_pixels(exc, max_pixels) from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise UndecodableImage(f"image data is corrupt or truncated ({exc})") from exc
     if orientation in _TRANSPOSING_ORIENTATIONS:

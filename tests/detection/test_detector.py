@@ -121,8 +121,11 @@ def test_decompression_bomb_header_is_rejected_before_decoding():
     # 30000 x 30000 = 900 Mpx declared by a ~70-byte file: must fail from the header alone.
     with pytest.raises(ImageTooLarge):
         decode_image(png_declaring(30000, 30000), target_size=320)
-    # Between Pillow's warning and error limits: the warning is turned into an error.
-    with pytest.raises(ImageTooLarge):
+    # Between Pillow's warning and error limits: the warning is turned into an error citing the caller's limit...
+    with pytest.raises(ImageTooLarge, match="64,000,000 pixels; the limit is 25,000,000"):
+        decode_image(png_declaring(8000, 8000), max_pixels=25_000_000)
+    # ...unless the caller allows that many pixels: then its limit holds (this header has no pixel data).
+    with pytest.raises(UndecodableImage):
         decode_image(png_declaring(8000, 8000), max_pixels=80_000_000)
     # Under Pillow's limits but over the caller's.
     with pytest.raises(ImageTooLarge, match="limit"):

@@ -135,6 +135,24 @@ class TestRejected:
         assert response.status_code == 413
         assert response.json()["detail"]
 
+    @pytest.mark.parametrize("width,height", [(60_000, 60_000), (8_000, 7_000)])
+    def test_a_bomb_is_413_citing_the_configured_pixel_limit(self, camera_with_key, camera_client, width, height):
+        # Above Pillow's own guards (50 MP warning, 100 MP error) the answer used to quote Pillow's
+        # numbers, which mean nothing to whoever configured INGEST_MAX_PIXELS.
+        _, key = camera_with_key()
+        response = camera_client(key).post(URL, {"image": upload(png_declaring(width, height), "b.png", "image/png")})
+        assert response.status_code == 413
+        detail = response.json()["detail"]
+        assert "40,000,000" in detail and f"{width * height:,}" in detail, detail
+        assert "50000000" not in detail and "100000000" not in detail, detail
+
+    def test_a_pixel_limit_above_pillows_warning_level_is_honoured(self, camera_with_key, camera_client, settings):
+        _, key = camera_with_key()
+        settings.INGEST_MAX_PIXELS = 60_000_000
+        header_only = png_declaring(8_000, 7_000)  # 56 MP: allowed now, so decoding starts (and finds no data)
+        response = camera_client(key).post(URL, {"image": upload(header_only, "b.png", "image/png")})
+        assert response.status_code == 400, response.content
+
     def test_pixels_over_the_limit_is_413(self, camera_with_key, camera_client, jpeg_bytes, settings):
         _, key = camera_with_key()
         settings.INGEST_MAX_PIXELS = 1_000_000
