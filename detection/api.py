@@ -65,7 +65,11 @@ class CameraRateThrottle(SimpleRateThrottle):
 
 class FrameInput(serializers.Serializer):
     image = serializers.FileField(help_text="JPEG, PNG or WebP frame.", allow_empty_file=False)
-    captured_at = serializers.DateTimeField(required=False, help_text="When the camera took the frame (ISO 8601).")
+    captured_at = serializers.DateTimeField(
+        required=False,
+        help_text="When the camera took the frame (ISO 8601; without an offset it is read in the server's "
+        "TIME_ZONE). Optional: omitted or empty means unknown, answered as null.",
+    )
 
 
 class FrameOutput(serializers.Serializer):
@@ -79,6 +83,10 @@ class FrameOutput(serializers.Serializer):
 
 
 ERROR = inline_serializer("Error", {"detail": serializers.CharField()})
+# Answers DRF gives before a view's code runs, documented on every operation they apply to.
+NOT_ACCEPTABLE = OpenApiResponse(ERROR, description="The Accept header excludes application/json, "
+                                 "and every answer is JSON.")
+UNSUPPORTED_MEDIA = OpenApiResponse(ERROR, description="The body is not multipart/form-data.")
 
 
 def _check_declared_size(request) -> None:
@@ -130,6 +138,8 @@ class FrameIngestView(APIView):
             400: OpenApiResponse(ERROR, description="Not a decodable JPEG/PNG/WebP image, or a bad field."),
             401: OpenApiResponse(ERROR, description="Missing, wrong or revoked key, or inactive camera."),
             413: OpenApiResponse(ERROR, description="Too many bytes or pixels (decompression bombs included)."),
+            406: NOT_ACCEPTABLE,
+            415: UNSUPPORTED_MEDIA,
             429: OpenApiResponse(ERROR, description="Too many frames from this camera; see Retry-After."),
             503: OpenApiResponse(ERROR, description="The detection model is not loaded."),
         },
@@ -164,7 +174,8 @@ class HeartbeatView(APIView):
     @extend_schema(
         operation_id="heartbeat_create",
         request=None,
-        responses={204: None, 401: OpenApiResponse(ERROR, description="Bad, revoked or missing key.")},
+        responses={204: None, 401: OpenApiResponse(ERROR, description="Bad, revoked or missing key."),
+                   406: NOT_ACCEPTABLE},
     )
     def post(self, request):
         camera_mark_seen(camera=request.user.camera)

@@ -16,7 +16,14 @@ from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
-from detection.api import ERROR, ServiceUnavailable, analyze_upload, validated_upload
+from detection.api import (
+    ERROR,
+    NOT_ACCEPTABLE,
+    UNSUPPORTED_MEDIA,
+    ServiceUnavailable,
+    analyze_upload,
+    validated_upload,
+)
 from detection.runtime import ModelUnavailable, get_detector
 from detection.services import StageTimer
 
@@ -86,7 +93,11 @@ class InspectView(APIView):
             200: InspectOutput,
             400: OpenApiResponse(ERROR, description="Not a decodable JPEG/PNG/WebP image."),
             403: OpenApiResponse(ERROR, description="Not logged in, no CSRF token, or not an auditor."),
+            406: NOT_ACCEPTABLE,
             413: OpenApiResponse(ERROR, description="Too many bytes or pixels (decompression bombs included)."),
+            415: UNSUPPORTED_MEDIA,
+            429: OpenApiResponse(ERROR, description=f"More than {InspectThrottle.rate} inspections from this "
+                                 "user; see Retry-After."),
             503: OpenApiResponse(ERROR, description="The detection model is not loaded."),
         },
     )

@@ -69,6 +69,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    # Swagger UI's files as static files: /api/docs/ works on a closed network (no CDN, no @latest).
+    "drf_spectacular_sidecar",
     "django_htmx",
     "template_partials",
     "channels",
@@ -196,11 +198,16 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Smart Inventory Monitor API",
     "DESCRIPTION": (
         "Cameras post frames with their device key (`Authorization: Bearer <key>`); the server counts "
-        "the packages, judges the count against the camera's thresholds and answers at once."
+        "the packages, judges the count against the camera's thresholds and answers at once.\n\n"
+        "Every answer is JSON, and every error carries a human-readable `detail`. A method an "
+        "endpoint does not offer answers 405 with an `Allow` header listing the ones it does."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Detector and ingest limits -------------------------------------------------------------

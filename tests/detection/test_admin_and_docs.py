@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -82,6 +83,44 @@ class TestDocsAndHealth:
         assert schema["components"]["securitySchemes"]["deviceKey"]["scheme"] == "bearer"
         assert {"deviceKey": []} in frames["security"]
         assert client.get("/api/docs/").status_code == 200
+
+    @pytest.mark.parametrize("path,codes", [
+        ("/api/v1/frames/", {"201", "400", "401", "406", "413", "415", "429", "503"}),
+        ("/api/v1/inspect/", {"200", "400", "403", "406", "413", "415", "429", "503"}),
+        ("/api/v1/heartbeat/", {"204", "401", "406"}),
+    ])
+    def test_schema_lists_every_answer_an_operation_gives(self, client, path, codes):
+        schema = client.get("/api/schema/?format=json").json()
+        responses = schema["paths"][path]["post"]["responses"]
+        assert set(responses) == codes
+        assert all(responses[code]["description"] for code in codes if code >= "400")
+        # 405 belongs to no operation (it answers the methods that have none): the API says it once.
+        assert "405" in schema["info"]["description"] and "Allow" in schema["info"]["description"]
+
+    def test_the_documented_405_406_and_415_really_come_as_json(self, camera_with_key, camera_client, jpeg_bytes):
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        _, key = camera_with_key()
+        client = camera_client(key)
+        image = SimpleUploadedFile("f.jpg", jpeg_bytes(), content_type="image/jpeg")
+        not_acceptable = client.post("/api/v1/frames/", {"image": image}, format="multipart", HTTP_ACCEPT="text/html")
+        assert not_acceptable.status_code == 406 and not_acceptable.json()["detail"]
+        unsupported = client.post("/api/v1/frames/", b'{"image": "x"}', content_type="application/json")
+        assert unsupported.status_code == 415 and unsupported.json()["detail"]
+        wrong_method = client.get("/api/v1/frames/")
+        assert wrong_method.status_code == 405 and wrong_method.json()["detail"]
+        assert "POST" in wrong_method.headers["Allow"]
+        assert DetectionEvent.objects.count() == 0
+
+    def test_the_api_docs_load_nothing_from_another_site(self, client):
+        # Dashboards and their docs run on closed networks: Swagger UI comes from our static files.
+        from django.contrib.staticfiles import finders
+
+        html = client.get("/api/docs/").content.decode()
+        assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+        assert assets and "://" not in html, assets
+        for asset in assets:
+            assert asset.startswith("/static/") and finders.find(asset.removeprefix("/static/")), asset
 
     def test_healthz_ok_with_model_and_db(self, client):
         body = client.get("/healthz").json()

@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from detection.detector import load_detector
 from detection.models import DetectionEvent, StockState
-from tests.conftest import labelled_val_images, png_declaring
+from tests.conftest import REPO, labelled_val_images, png_declaring
 
 URL = "/api/v1/frames/"
 
@@ -48,6 +48,20 @@ class TestAccepted:
         assert response.json()["captured_at"] == "2026-11-27T07:00:00Z"
         timing = response.headers["Server-Timing"]
         assert all(f"{stage};dur=" in timing for stage in ("decode", "detect", "persist"))
+
+    def test_an_empty_captured_at_counts_as_absent_and_the_docs_say_so(self, camera_with_key, camera_client,
+                                                                         jpeg_bytes, client):
+        # Decided: cameras that leave the field empty (clock not set yet) keep working; the contract
+        # says so rather than leaving it to be discovered.
+        _, key = camera_with_key()
+        response = camera_client(key).post(URL, {"image": upload(jpeg_bytes()), "captured_at": ""}, format="multipart")
+        assert response.status_code == 201
+        assert response.json()["captured_at"] is None
+        assert DetectionEvent.objects.get().captured_at is None
+        schema = client.get("/api/schema/?format=json").json()
+        described = schema["components"]["schemas"]["FrameInputRequest"]["properties"]["captured_at"]["description"]
+        assert "empty" in described.lower()
+        assert "empty `captured_at`" in (REPO / "README.md").read_text()
 
     @pytest.mark.parametrize("fmt,content_type", [("PNG", "image/png"), ("WEBP", "image/webp")])
     def test_it_accepts_png_and_webp(self, camera_with_key, camera_client, jpeg_bytes, fmt, content_type):
