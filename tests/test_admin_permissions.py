@@ -34,6 +34,7 @@ ONLY_SUPERUSER = frozenset({"superuser"})
 ACTIONS: dict[tuple[str, str], frozenset[str]] = {
     ("devices.camera", "create_key"): ONLY_SUPERUSER,
     ("devices.devicekey", "revoke"): ONLY_SUPERUSER,
+    ("axes.accessattempt", "cleanup_expired_attempts"): ONLY_SUPERUSER,  # django-axes: login lockouts
 }
 DELETE_SELECTED = ONLY_SUPERUSER  # Django's bulk delete, on every model
 
