@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.parsers import MultiPartParser
@@ -19,6 +19,17 @@ from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from detection.detector import DetectionResult, ImageRejected, ImageTooLarge
+from detection.models import DetectionEvent, FrameReceipt
+from detection.receipts import (
+    FrameAlreadyRecorded,
+    IdempotencyKeyReused,
+    IdempotentFrame,
+    InvalidIdempotencyKey,
+    frame_fingerprint,
+    frame_receipt_check,
+    frame_receipt_find,
+    idempotency_key_parse,
+)
 from detection.runtime import ModelUnavailable, detector_ready, get_detector
 from detection.services import StageTimer, frame_analyze, frame_record
 from devices.authentication import DeviceKeyAuthentication, IsCamera
@@ -29,6 +40,12 @@ class PayloadTooLarge(APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "The upload is too large."
     default_code = "too_large"
+
+
+class IdempotencyConflict(APIException):
+    status_code = 422
+    default_detail = "This Idempotency-Key was already used for a different frame."
+    default_code = "idempotency_key_reused"
 
 
 class ServiceUnavailable(APIException):
@@ -122,6 +139,14 @@ def analyze_upload(data: bytes, *, timer: StageTimer | None = None, conf: float 
         raise ValidationError({"detail": str(exc)}) from exc
 
 
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
+    description="Optional, one per frame (e.g. a UUID), the same on every retry of that frame: a frame sent "
+    "again with a key already stored (within INGEST_IDEMPOTENCY_WINDOW_S, default 24 h) gets the first 201 "
+    "back, with `Idempotent-Replayed: true`, and is not stored again. 1-255 visible ASCII characters.",
+)
+
+
 class FrameIngestView(APIView):
     """A camera posts a frame; the answer carries the count and the stock status."""
 
@@ -133,6 +158,7 @@ class FrameIngestView(APIView):
     @extend_schema(
         operation_id="frames_create",
         request=FrameInput,
+        parameters=[IDEMPOTENCY_KEY],
         responses={
             201: FrameOutput,
             400: OpenApiResponse(ERROR, description="Not a decodable JPEG/PNG/WebP image, or a bad field."),
@@ -140,18 +166,65 @@ class FrameIngestView(APIView):
             413: OpenApiResponse(ERROR, description="Too many bytes or pixels (decompression bombs included)."),
             406: NOT_ACCEPTABLE,
             415: UNSUPPORTED_MEDIA,
+            422: OpenApiResponse(ERROR, description="The Idempotency-Key already came with a different frame."),
             429: OpenApiResponse(ERROR, description="Too many frames from this camera; see Retry-After."),
             503: OpenApiResponse(ERROR, description="The detection model is not loaded."),
         },
     )
     def post(self, request):
         camera = request.user.camera
+        key = self._idempotency_key(request)
         fields, data = validated_upload(request, FrameInput)
+        captured_at = fields.get("captured_at")
+        frame = None
+        if key is not None:
+            fingerprint = frame_fingerprint(data=data, captured_at=captured_at)
+            if (receipt := self._receipt(request)) is not None:
+                return self._replay(receipt, fingerprint)
+            frame = IdempotentFrame(key=key, fingerprint=fingerprint, answer=lambda event: self._answer(camera, event))
         timer = StageTimer()
         result = analyze_upload(data, timer=timer)
-        captured_at = fields.get("captured_at")
-        event = timer.run("persist", frame_record, camera=camera, result=result, captured_at=captured_at)
-        body = FrameOutput(
+        try:
+            event = timer.run("persist", frame_record, camera=camera, result=result, captured_at=captured_at,
+                              idempotent=frame)
+        except FrameAlreadyRecorded as exc:  # a copy of this frame, in flight at the same time, was first
+            return self._replay(exc.receipt, frame.fingerprint)
+        except IdempotencyKeyReused as exc:
+            raise IdempotencyConflict(str(exc)) from exc
+        return Response(self._answer(camera, event), status=status.HTTP_201_CREATED,
+                        headers={"Server-Timing": timer.header()})
+
+    def check_throttles(self, request) -> None:
+        # A retry of a stored frame is answered from its receipt (no model run, nothing stored): it is
+        # not a new frame against the camera's budget, and a 429 would only make the camera retry again.
+        if self._receipt(request) is None:
+            super().check_throttles(request)
+
+    @staticmethod
+    def _idempotency_key(request) -> str | None:
+        try:
+            return idempotency_key_parse(request.headers.get("Idempotency-Key"))
+        except InvalidIdempotencyKey as exc:
+            raise ValidationError({"detail": str(exc)}) from exc
+
+    def _receipt(self, request) -> FrameReceipt | None:
+        """The live receipt for this request's key (looked up once per request)."""
+        if not hasattr(self, "_found_receipt"):
+            key = self._idempotency_key(request)
+            self._found_receipt = frame_receipt_find(camera=request.user.camera, key=key) if key else None
+        return self._found_receipt
+
+    @staticmethod
+    def _replay(receipt: FrameReceipt, fingerprint: str) -> Response:
+        try:
+            frame_receipt_check(receipt, fingerprint)
+        except IdempotencyKeyReused as exc:
+            raise IdempotencyConflict(str(exc)) from exc
+        return Response(receipt.body, status=status.HTTP_201_CREATED, headers={"Idempotent-Replayed": "true"})
+
+    @staticmethod
+    def _answer(camera, event: DetectionEvent) -> dict:
+        return dict(FrameOutput(
             {
                 "event_id": event.pk,
                 "camera": camera.slug,
@@ -159,10 +232,9 @@ class FrameIngestView(APIView):
                 "smoothed_count": event.smoothed_count,
                 "status": event.status,
                 "inference_ms": event.inference_ms,
-                "captured_at": captured_at,
+                "captured_at": event.captured_at,
             }
-        ).data
-        return Response(body, status=status.HTTP_201_CREATED, headers={"Server-Timing": timer.header()})
+        ).data)
 
 
 class HeartbeatView(APIView):

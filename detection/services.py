@@ -20,6 +20,7 @@ from django.utils import timezone
 from detection.alerts import StockAlert, alert_needed, stock_alert_send
 from detection.detector import DecodedImage, DetectionResult, decode_image
 from detection.models import DetectionEvent, Status, StockState
+from detection.receipts import IdempotentFrame, frame_receipt_claim, frame_receipt_store
 from detection.runtime import detect_slot, get_detector
 from devices.models import Camera
 
@@ -93,17 +94,23 @@ def _trim_log(camera: Camera) -> None:
 
 
 def frame_record(
-    *, camera: Camera, result: DetectionResult, captured_at: datetime | None = None
+    *, camera: Camera, result: DetectionResult, captured_at: datetime | None = None,
+    idempotent: IdempotentFrame | None = None,
 ) -> DetectionEvent:
     """Persist one analysed frame: append the event, trim the log to its cap, update current state.
 
     The state row is locked first (select_for_update; on SQLite the IMMEDIATE transaction mode
     serialises writers), so concurrent frames of one camera keep the log at exactly its cap and
     smooth over each other's counts in order.
+
+    With ``idempotent`` the frame's receipt is written in the same transaction; a frame whose key
+    was already stored raises FrameAlreadyRecorded (or IdempotencyKeyReused) and stores nothing.
     """
     now = timezone.now()
     with transaction.atomic():
         state = _locked_state(camera)
+        if idempotent is not None:
+            frame_receipt_claim(camera=camera, frame=idempotent, now=now)
         previous_status = state.count_status
         smoothed = _smoothed(camera, result.count, state.smoothing_window)
         status = state.status_for(smoothed)
@@ -117,6 +124,8 @@ def frame_record(
             inference_ms=round(result.inference_ms, 2),
         )
         _trim_log(camera)
+        if idempotent is not None:
+            frame_receipt_store(camera=camera, frame=idempotent, event=event, now=now)
         StockState.objects.filter(pk=state.pk).update(
             raw_count=result.count, smoothed_count=smoothed, count_status=status, last_frame_at=now, updated_at=now
         )

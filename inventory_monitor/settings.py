@@ -247,6 +247,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_BYTES + 1024 * 1024
 # Per-camera flood guard: at most INGEST_RATE_FRAMES frames in INGEST_RATE_WINDOW_S seconds.
 INGEST_RATE_FRAMES = envint("INGEST_RATE_FRAMES", 120)
 INGEST_RATE_WINDOW_S = envint("INGEST_RATE_WINDOW_S", 60)
+# A frame sent again with the same Idempotency-Key within this many seconds gets its first 201 back
+# and is not stored again (receipts live in the database, so every worker knows them).
+INGEST_IDEMPOTENCY_WINDOW_S = envint("INGEST_IDEMPOTENCY_WINDOW_S", 24 * 3600)
 
 # --- Stock defaults for new cameras ----------------------------------------------------------
 ACTIVITY_LOG_SIZE = 20

@@ -5,7 +5,8 @@
 Each image is shrunk (long side <= --max-side, EXIF orientation applied) and re-compressed as JPEG
 locally first, as a real camera's encoder would, then posted to ``POST /api/v1/frames/`` with the
 device key. Network errors, 5xx and 429 are retried with exponential back-off (Retry-After honoured,
-capped, jittered). One line per frame reports the server's count, status and latency (``--json``:
+capped, jittered), each frame's attempts under one ``Idempotency-Key`` so a retry never stores a
+frame twice. One line per frame reports the server's count, status and latency (``--json``:
 JSON lines).
 
 What a camera operator gets:
@@ -31,6 +32,7 @@ import os
 import random
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -190,15 +192,21 @@ def post_frame(
     sleep: Callable[[float], None] = time.sleep,
     rng: random.Random | None = None,
     on_retry: Callable[[int, float, str], None] | None = None,
+    idempotency_key: str | None = None,
 ) -> FrameResult:
     """Post one JPEG; retry network errors, 5xx and 429. Raises KeyRejected on 401/403.
+
+    Every attempt carries the same ``Idempotency-Key`` (a fresh random one unless given): when the
+    server stored the frame but its 201 never arrived, the retry gets that 201 again instead of the
+    frame being stored twice.
 
     Returns a FrameResult: ok for 201; not ok with the server's ``detail`` for other 4xx (the caller
     skips the frame) or when the retries are used up.
     """
     rng = rng or random.Random()
     data = {"captured_at": captured_at.isoformat()} if captured_at else {}
-    headers = {"Authorization": f"Bearer {key}", "User-Agent": USER_AGENT}
+    headers = {"Authorization": f"Bearer {key}", "User-Agent": USER_AGENT,
+               "Idempotency-Key": idempotency_key or uuid.uuid4().hex}
     attempt = 0
     while True:
         attempt += 1

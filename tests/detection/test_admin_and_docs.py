@@ -85,7 +85,7 @@ class TestDocsAndHealth:
         assert client.get("/api/docs/").status_code == 200
 
     @pytest.mark.parametrize("path,codes", [
-        ("/api/v1/frames/", {"201", "400", "401", "406", "413", "415", "429", "503"}),
+        ("/api/v1/frames/", {"201", "400", "401", "406", "413", "415", "422", "429", "503"}),
         ("/api/v1/inspect/", {"200", "400", "403", "406", "413", "415", "429", "503"}),
         ("/api/v1/heartbeat/", {"204", "401", "406"}),
     ])

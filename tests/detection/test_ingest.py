@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db.models import F
 
 from detection.detector import load_detector
 from detection.models import DetectionEvent, StockState
@@ -15,6 +16,13 @@ URL = "/api/v1/frames/"
 
 def upload(data: bytes, name: str = "frame.jpg", content_type: str = "image/jpeg") -> SimpleUploadedFile:
     return SimpleUploadedFile(name, data, content_type=content_type)
+
+
+@pytest.fixture(scope="module")
+def real_frame() -> bytes:
+    """A real warehouse frame with packages in it (the shipped model counts it on every post)."""
+    (image, _), = labelled_val_images(min_boxes=8, max_boxes=20, limit=1)
+    return image.read_bytes()
 
 
 @pytest.mark.django_db
@@ -197,3 +205,119 @@ class TestRejected:
         assert response.status_code == 503
         assert "model" in response.json()["detail"].lower()
         assert DetectionEvent.objects.count() == 0
+
+
+@pytest.mark.django_db
+class TestIdempotency:
+    """`Idempotency-Key`: a camera that lost the 201 retries with the same key and gets the same 201."""
+
+    def post(self, client, data: bytes, key: str | None, **fields):
+        headers = {"HTTP_IDEMPOTENCY_KEY": key} if key is not None else {}
+        return client.post(URL, {"image": upload(data), **fields}, format="multipart", **headers)
+
+    def test_a_retry_gets_the_original_answer_and_stores_nothing(self, camera_with_key, camera_client, real_frame):
+        camera, key = camera_with_key()
+        client = camera_client(key)
+        first = self.post(client, real_frame, "frame-0001", captured_at="2026-11-27T08:00:00Z")
+        assert first.status_code == 201
+        state_after_first = StockState.objects.values().get(camera=camera)
+        retry = self.post(client, real_frame, "frame-0001", captured_at="2026-11-27T08:00:00Z")
+        assert retry.status_code == 201
+        assert retry.json() == first.json()
+        assert retry.headers["Idempotent-Replayed"] == "true"
+        assert DetectionEvent.objects.count() == 1
+        assert StockState.objects.values().get(camera=camera) == state_after_first
+
+    def test_new_keys_and_no_key_store_every_frame(self, camera_with_key, camera_client, real_frame):
+        _, key = camera_with_key()
+        client = camera_client(key)
+        bodies = [self.post(client, real_frame, k).json() for k in ("a", "b", None, None)]
+        assert len({body["event_id"] for body in bodies}) == 4
+        assert DetectionEvent.objects.count() == 4
+
+    def test_the_same_key_with_another_frame_is_422_and_stores_nothing(self, camera_with_key, camera_client,
+                                                                      real_frame, jpeg_bytes):
+        _, key = camera_with_key()
+        client = camera_client(key)
+        assert self.post(client, real_frame, "k-1").status_code == 201
+        reused = self.post(client, jpeg_bytes(), "k-1")
+        assert reused.status_code == 422
+        assert "Idempotency-Key" in reused.json()["detail"]
+        assert DetectionEvent.objects.count() == 1
+
+    def test_keys_belong_to_one_camera(self, camera_with_key, camera_client, real_frame):
+        _, key_a = camera_with_key("dock-a")
+        _, key_b = camera_with_key("dock-b")
+        one = self.post(camera_client(key_a), real_frame, "same-key").json()
+        two = self.post(camera_client(key_b), real_frame, "same-key").json()
+        assert (one["camera"], two["camera"]) == ("dock-a", "dock-b")
+        assert DetectionEvent.objects.count() == 2
+
+    def test_a_key_is_forgotten_after_the_window(self, camera_with_key, camera_client, real_frame, settings):
+        from datetime import timedelta
+
+        from detection.models import FrameReceipt
+
+        settings.INGEST_IDEMPOTENCY_WINDOW_S = 60
+        _, key = camera_with_key()
+        client = camera_client(key)
+        first = self.post(client, real_frame, "k").json()
+        FrameReceipt.objects.update(created_at=F("created_at") - timedelta(seconds=61))
+        again = self.post(client, real_frame, "k")
+        assert again.status_code == 201 and "Idempotent-Replayed" not in again.headers
+        assert again.json()["event_id"] != first["event_id"]
+        assert FrameReceipt.objects.count() == 1  # the expired receipt was pruned
+
+    def test_a_retry_is_answered_even_when_the_camera_used_up_its_rate(self, camera_with_key, camera_client,
+                                                                      real_frame, settings):
+        settings.INGEST_RATE_FRAMES = 1
+        _, key = camera_with_key()
+        client = camera_client(key)
+        assert self.post(client, real_frame, "k-1").status_code == 201
+        assert self.post(client, real_frame, "k-1").status_code == 201  # a retry, not a new frame
+        assert self.post(client, real_frame, "k-2").status_code == 429
+
+    @pytest.mark.parametrize("bad", ["", "x" * 256, "caf\u00e9"])
+    def test_a_malformed_key_is_400(self, camera_with_key, camera_client, real_frame, bad):
+        _, key = camera_with_key()
+        response = camera_client(key).post(URL, {"image": upload(real_frame)}, format="multipart",
+                                           HTTP_IDEMPOTENCY_KEY=bad.encode().decode("latin-1"))
+        assert response.status_code == 400
+        assert "Idempotency-Key" in response.json()["detail"]
+        assert DetectionEvent.objects.count() == 0
+
+    def test_the_schema_documents_the_header_and_the_422(self, client):
+        frames = client.get("/api/schema/?format=json").json()["paths"]["/api/v1/frames/"]["post"]
+        header = next(p for p in frames["parameters"] if p["name"] == "Idempotency-Key")
+        assert header["in"] == "header" and not header.get("required", False)
+        assert "422" in frames["responses"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_retries_with_one_key_store_one_frame(camera_with_key, camera_client, real_frame):
+    # The camera timed out while the server was still working and sent the frame again: both copies
+    # are in flight at once. Exactly one is stored; both answers are that one's 201.
+    import threading
+
+    from django.db import connection
+
+    _, key = camera_with_key()
+    start = threading.Barrier(4)
+    answers: list = []
+
+    def send() -> None:
+        try:
+            start.wait()
+            answers.append(camera_client(key).post(URL, {"image": upload(real_frame)}, format="multipart",
+                                                   HTTP_IDEMPOTENCY_KEY="in-flight-1"))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [a.status_code for a in answers] == [201] * 4
+    assert len({a.json()["event_id"] for a in answers}) == 1
+    assert DetectionEvent.objects.count() == 1

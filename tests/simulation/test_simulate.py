@@ -281,3 +281,25 @@ def test_it_needs_a_key(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     err = io.StringIO()
     assert simulate.main(["--folder", str(folder)], session=FakeSession(), err=err) == simulate.EXIT_USAGE
     assert "CAMERA_KEY" in err.getvalue()
+
+
+# --- idempotency ----------------------------------------------------------------------------------
+
+
+def test_it_sends_one_idempotency_key_per_frame_and_reuses_it_on_retries(folder: Path) -> None:
+    # A frame the server stored just before the camera lost its answer is sent again on retry; the
+    # key lets the server answer it from its receipt instead of storing it twice.
+    session = FakeSession(created(), requests.ConnectionError("reset"), response(503), created(), created())
+    code, _, _, _ = run(folder, session)
+    keys = [call["headers"]["Idempotency-Key"] for call in session.calls]
+    assert code == EXIT_OK and len(keys) == 5
+    assert keys[1] == keys[2] == keys[3]  # b.jpg: two retries, one key
+    assert len({keys[0], keys[1], keys[4]}) == 3  # a.jpg, b.jpg, c.jpg: one key each
+    assert all(8 <= len(key) <= 255 for key in keys)
+
+
+def test_a_looped_frame_gets_a_new_key_each_time(folder: Path) -> None:
+    session = FakeSession(*[created()] * 4)
+    run(folder, session, "--loop", "--count", "4")
+    keys = [call["headers"]["Idempotency-Key"] for call in session.calls]
+    assert len(set(keys)) == 4  # a.jpg sent twice is two frames, not a retry
