@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
 from concurrent.futures import Future
 
 from asgiref.sync import SyncToAsync, async_to_sync
@@ -33,9 +34,35 @@ def _server_event_loop() -> asyncio.AbstractEventLoop | None:
     return loop if loop is not None and loop.is_running() else None
 
 
-def _log_failure(future: Future) -> None:
+def _server_loop_stopped() -> bool:
+    """This is a request thread of a server whose event loop has stopped: the worker is exiting."""
+    loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+    recorded_here = getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None) == os.getpid()
+    return loop is not None and recorded_here and not loop.is_running()
+
+
+# Sends handed to the server loop and not finished yet; the graceful shutdown waits for them.
+_pending: set[Future] = set()
+_pending_lock = threading.Lock()
+
+
+def _sent(future: Future) -> None:
+    with _pending_lock:
+        _pending.discard(future)
     if not future.cancelled() and future.exception() is not None:
         logger.error("could not broadcast stock update", exc_info=future.exception())
+
+
+async def flush_pending(timeout: float) -> int:
+    """Wait (on the server loop) up to `timeout` seconds for queued sends; returns how many are unsent."""
+    with _pending_lock:
+        pending = [asyncio.wrap_future(future) for future in _pending]
+    if not pending:
+        return 0
+    if timeout <= 0:
+        return sum(not future.done() for future in pending)
+    _, unsent = await asyncio.wait(pending, timeout=timeout)
+    return len(unsent)
 
 
 def stock_updated(*, camera_id: int, event_id: int | None) -> None:
@@ -50,11 +77,17 @@ def stock_updated(*, camera_id: int, event_id: int | None) -> None:
         return
     message = {"type": "stock.updated", "camera_id": camera_id, "event_id": event_id}
     loop = _server_event_loop()
+    if loop is None and _server_loop_stopped():
+        # Past the shutdown deadline: waiting for the stopped loop would hold this thread (and the
+        # process) forever. Open dashboards were closed with it and take a fresh snapshot on reconnect.
+        logger.warning("server stopped: dashboard update for camera %s not sent", camera_id)
+        return
     try:
         if loop is not None:
-            asyncio.run_coroutine_threadsafe(layer.group_send(DASHBOARD_GROUP, message), loop).add_done_callback(
-                _log_failure
-            )
+            future = asyncio.run_coroutine_threadsafe(layer.group_send(DASHBOARD_GROUP, message), loop)
+            with _pending_lock:
+                _pending.add(future)
+            future.add_done_callback(_sent)
         else:
             async_to_sync(layer.group_send)(DASHBOARD_GROUP, message)
     except Exception:  # a dead Redis must not turn a stored frame into a 500 for the camera

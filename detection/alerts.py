@@ -9,6 +9,7 @@ never delays a camera's answer; a failed send is logged and never loses the fram
 from __future__ import annotations
 
 import logging
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -17,6 +18,8 @@ from django.core.mail import send_mail
 
 logger = logging.getLogger(__name__)
 _sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stock-alerts")
+_queued: set[Future] = set()  # not yet delivered; dropped on shutdown when time runs out
+_queued_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -59,12 +62,39 @@ def stock_alert_send(alert: StockAlert) -> Future | None:
     """Queue the alert on the background sender; returns the future (tests wait on it)."""
     if not (settings.ALERT_EMAILS or settings.ALERT_SNS_TOPIC_ARN):
         return None
-    return _sender.submit(_deliver, alert)
+    future = _sender.submit(_deliver, alert)
+    with _queued_lock:
+        _queued.add(future)
+    future.add_done_callback(_delivered)
+    return future
+
+
+def _delivered(future: Future) -> None:
+    with _queued_lock:
+        _queued.discard(future)
 
 
 def flush_alerts(timeout: float = 30) -> None:
     """Wait until every queued alert is delivered (one worker: a no-op job runs after them)."""
     _sender.submit(lambda: None).result(timeout=timeout)
+
+
+def alerts_drain(timeout: float) -> int:
+    """On shutdown: deliver what is queued for up to `timeout` seconds, drop the rest (logged).
+
+    Returns how many were dropped. One send already under way cannot be stopped; it ends within
+    EMAIL_TIMEOUT_S, and the server's shutdown watchdog bounds the wait anyway.
+    """
+    try:
+        flush_alerts(timeout=timeout)
+        return 0
+    except TimeoutError:
+        with _queued_lock:
+            queued = list(_queued)
+        dropped = sum(future.cancel() for future in queued)
+        if dropped:
+            logger.error("shutting down: %d queued alerts dropped undelivered", dropped)
+        return dropped
 
 
 def _deliver(alert: StockAlert) -> None:

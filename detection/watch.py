@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 
 from django.db import close_old_connections
 
 logger = logging.getLogger(__name__)
 _started = threading.Event()
+_stopped = threading.Event()
 
 
 def start_offline_watch(interval_s: int) -> bool:
@@ -22,11 +22,15 @@ def start_offline_watch(interval_s: int) -> bool:
     return True
 
 
+def stop_offline_watch() -> None:
+    """Called when the server shuts down: no check starts after this (one under way finishes)."""
+    _stopped.set()
+
+
 def _run(interval_s: int) -> None:
     from detection.services import cameras_check_offline
 
-    while True:
-        time.sleep(interval_s)
+    while not _stopped.wait(interval_s):
         try:
             for alert in cameras_check_offline():
                 logger.info("camera %s: %s -> %s", alert.camera_slug, alert.previous_status, alert.status)

@@ -30,28 +30,44 @@ class CameraPrincipal:
         return f"camera:{self.camera.slug}"
 
 
+KEYWORD = "Bearer"
+WWW_AUTHENTICATE = f'{KEYWORD} realm="cameras"'
+INVALID_KEY = "Invalid, revoked or inactive-camera device key."
+
+
+def bearer_key(authorization: bytes) -> str | None:
+    """The device key in an Authorization header's value; None when it names no Bearer credentials.
+
+    Raises AuthenticationFailed when it is malformed. Shared with the server's request gate
+    (inventory_monitor/request_gate.py), which refuses keyless uploads before reading their bodies.
+    """
+    header = authorization.split()
+    if not header or header[0].lower() != KEYWORD.lower().encode():
+        return None
+    if len(header) != 2:
+        raise exceptions.AuthenticationFailed("Malformed Authorization header: expected 'Bearer <device key>'.")
+    try:
+        return header[1].decode("ascii")
+    except UnicodeDecodeError:
+        raise exceptions.AuthenticationFailed("Device key contains invalid characters.") from None
+
+
 class DeviceKeyAuthentication(authentication.BaseAuthentication):
-    keyword = "Bearer"
+    keyword = KEYWORD
     www_authenticate_realm = "cameras"
 
     def authenticate(self, request) -> tuple[CameraPrincipal, DeviceKey] | None:
-        header = authentication.get_authorization_header(request).split()
-        if not header or header[0].lower() != self.keyword.lower().encode():
+        raw_key = bearer_key(authentication.get_authorization_header(request))
+        if raw_key is None:
             return None  # no credentials: NotAuthenticated (401) from the permission check
-        if len(header) != 2:
-            raise exceptions.AuthenticationFailed("Malformed Authorization header: expected 'Bearer <device key>'.")
-        try:
-            raw_key = header[1].decode("ascii")
-        except UnicodeDecodeError:
-            raise exceptions.AuthenticationFailed("Device key contains invalid characters.") from None
         key = device_key_authenticate(raw_key)
         if key is None:
-            raise exceptions.AuthenticationFailed("Invalid, revoked or inactive-camera device key.")
+            raise exceptions.AuthenticationFailed(INVALID_KEY)
         return CameraPrincipal(camera=key.camera), key
 
     def authenticate_header(self, request) -> str:
         # Its presence turns DRF's 403 into a 401 carrying WWW-Authenticate.
-        return f'{self.keyword} realm="{self.www_authenticate_realm}"'
+        return WWW_AUTHENTICATE
 
 
 class IsCamera(BasePermission):

@@ -17,9 +17,14 @@ from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from dashboard.routing import websocket_urlpatterns  # noqa: E402
+from inventory_monitor import graceful, request_gate  # noqa: E402
 from inventory_monitor.daphne_tweaks import disable_twisted_form_parsing  # noqa: E402
 
+# Daphne hooks (no-ops under other servers): no Twisted form parsing; oversize and keyless uploads
+# answered from their headers, before the body is read; a bounded drain on SIGTERM/SIGINT.
 disable_twisted_form_parsing()
+request_gate.install(max_bytes=settings.REQUEST_MAX_BYTES, draining=graceful.draining)
+graceful.install(drain_s=settings.SHUTDOWN_DRAIN_S)
 
 if settings.DETECTOR_PRELOAD:
     # Load and warm the ONNX session once per worker at start-up, not on the first camera's frame.

@@ -244,6 +244,10 @@ INGEST_MAX_BYTES = envint("INGEST_MAX_BYTES", 8 * 1024 * 1024)
 INGEST_MAX_PIXELS = envint("INGEST_MAX_PIXELS", 40_000_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_BYTES + 1024 * 1024
+# Every request body, whatever the path: refused (413) from its Content-Length before it is read,
+# and counted while a chunked body streams (inventory_monitor/request_gate.py). The multipart
+# framing around an INGEST_MAX_BYTES image fits in the extra 64 KiB.
+REQUEST_MAX_BYTES = INGEST_MAX_BYTES + 64 * 1024
 # Per-camera flood guard: at most INGEST_RATE_FRAMES frames in INGEST_RATE_WINDOW_S seconds.
 INGEST_RATE_FRAMES = envint("INGEST_RATE_FRAMES", 120)
 INGEST_RATE_WINDOW_S = envint("INGEST_RATE_WINDOW_S", 60)
@@ -256,6 +260,11 @@ ACTIVITY_LOG_SIZE = 20
 CAMERA_DEFAULT_OFFLINE_TIMEOUT_S = envint("CAMERA_DEFAULT_OFFLINE_TIMEOUT_S", 300)
 # Each server process checks this often for cameras gone OFFLINE (alert + dashboard update); 0: off.
 OFFLINE_CHECK_INTERVAL_S = envint("OFFLINE_CHECK_INTERVAL_S", 30)
+
+# --- Shutdown -------------------------------------------------------------------------------
+# On SIGTERM/SIGINT a worker stops accepting, lets in-flight requests finish for at most this many
+# seconds, then exits (inventory_monitor/graceful.py). Keep ECS stopTimeout above it (terraform).
+SHUTDOWN_DRAIN_S = envint("SHUTDOWN_DRAIN_S", 20)
 
 # --- Low-stock alerts (entering/leaving CRITICAL) ------------------------------------------
 ALERT_EMAILS = envlist("ALERT_EMAILS", "")

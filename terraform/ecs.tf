@@ -51,8 +51,11 @@ resource "aws_ecs_task_definition" "app" {
 
       # A real init process reaps the shells that ECS Exec starts.
       linuxParameters = { initProcessEnabled = true }
-      # Daphne closes WebSockets and finishes requests on SIGTERM; give it time.
-      stopTimeout = 30
+      # ECS sends SIGTERM once the ALB has drained the task (deregistration_delay), then SIGKILL
+      # stopTimeout seconds later. On SIGTERM the worker stops accepting, finishes the requests in
+      # flight for at most SHUTDOWN_DRAIN_S, and exits (inventory_monitor/graceful.py); a watchdog
+      # ends it 5 s after that at the latest. 10 s of margin keeps SIGKILL out of the way.
+      stopTimeout = var.shutdown_drain_seconds + 10
 
       logConfiguration = {
         logDriver = "awslogs"

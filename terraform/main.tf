@@ -33,6 +33,7 @@ locals {
     ALERT_SNS_TOPIC_ARN  = aws_sns_topic.alerts.arn
     AWS_REGION           = var.aws_region
     RUN_MIGRATIONS       = var.run_migrations_on_start ? "1" : "0"
+    SHUTDOWN_DRAIN_S     = tostring(var.shutdown_drain_seconds)
   }
 
   # SMTP alerts, only when there is someone to send them to.

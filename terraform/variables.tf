@@ -243,6 +243,18 @@ variable "health_check_grace_period_seconds" {
   }
 }
 
+variable "shutdown_drain_seconds" {
+  description = "SHUTDOWN_DRAIN_S: after SIGTERM a task lets requests in flight finish for at most this long, then exits; the container's stopTimeout is this + 10 s."
+  type        = number
+  default     = 20
+
+  validation {
+    # Fargate allows a stopTimeout of at most 120 s.
+    condition     = var.shutdown_drain_seconds >= 1 && var.shutdown_drain_seconds <= 110
+    error_message = "shutdown_drain_seconds must be 1-110 (stopTimeout = drain + 10 s, at most 120 s on Fargate)."
+  }
+}
+
 variable "container_insights" {
   description = "Enable CloudWatch Container Insights on the cluster (extra CloudWatch cost)."
   type        = bool

@@ -234,6 +234,18 @@ def test_the_service_rolls_back_failed_deploys_and_waits_for_the_model():
     assert "var.log_retention_days" in log_group["retention_in_days"]
 
 
+def test_ecs_waits_longer_than_the_worker_drains_before_it_kills():
+    # The worker exits at the latest 5 s after SHUTDOWN_DRAIN_S (inventory_monitor/graceful.py);
+    # stopTimeout must leave it that long, within Fargate's 120 s maximum.
+    assert "stopTimeout = var.shutdown_drain_seconds + 10" in container_definitions()
+    assert locals_()["base_environment"]["SHUTDOWN_DRAIN_S"] == "${tostring(var.shutdown_drain_seconds)}"
+    condition = variables()["shutdown_drain_seconds"]["validation"][0]["condition"]
+    assert "var.shutdown_drain_seconds <= 110" in condition
+    from inventory_monitor.graceful import FORCE_EXIT_GRACE_S
+
+    assert FORCE_EXIT_GRACE_S < 10
+
+
 # --- Load balancer --------------------------------------------------------------------------------
 
 

@@ -1,0 +1,56 @@
+"""Dashboard broadcasts from request threads, around the server's shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+
+from asgiref.sync import SyncToAsync
+
+from dashboard import broadcasts
+
+
+def test_a_request_thread_still_running_after_the_server_loop_stopped_drops_its_broadcast(monkeypatch) -> None:
+    # A request that outlived the shutdown drain: its server loop is gone. Sending through it (or a
+    # loop of its own) used to block the thread, and with it the process's exit, forever.
+    sends: list[dict] = []
+
+    class Layer:
+        async def group_send(self, group: str, message: dict) -> None:
+            sends.append(message)
+
+    monkeypatch.setattr(broadcasts, "get_channel_layer", lambda: Layer())
+    stopped = asyncio.new_event_loop()  # never running again
+    returned = threading.Event()
+
+    def request_thread() -> None:
+        # What asgiref records in a thread that Daphne's loop runs a sync view in.
+        SyncToAsync.threadlocal.main_event_loop = stopped
+        SyncToAsync.threadlocal.main_event_loop_pid = os.getpid()
+        broadcasts.stock_updated(camera_id=1, event_id=2)
+        returned.set()
+
+    thread = threading.Thread(target=request_thread, daemon=True)
+    thread.start()
+    assert returned.wait(5)
+    assert sends == []
+    stopped.close()
+
+
+async def test_shutdown_waits_for_broadcasts_handed_to_the_server_loop(monkeypatch) -> None:
+    release = asyncio.Event()
+    sends: list[dict] = []
+
+    class SlowLayer:
+        async def group_send(self, group: str, message: dict) -> None:
+            await release.wait()
+            sends.append(message)
+
+    monkeypatch.setattr(broadcasts, "get_channel_layer", lambda: SlowLayer())
+    monkeypatch.setattr(broadcasts, "_consumer_loop", asyncio.get_running_loop())
+    await asyncio.to_thread(broadcasts.stock_updated, camera_id=1, event_id=2)  # as a request thread would
+    assert await broadcasts.flush_pending(timeout=0.05) == 1  # still queued
+    release.set()
+    assert await broadcasts.flush_pending(timeout=5) == 0
+    assert sends == [{"type": "stock.updated", "camera_id": 1, "event_id": 2}]
