@@ -1,6 +1,7 @@
 """Alerts for people who are not looking at the dashboard, by e-mail (SMTP) and/or an AWS SNS topic
-(SMS, e-mail, chat webhooks): a camera's stock enters or leaves CRITICAL, or the camera goes
-OFFLINE (no frame or heartbeat within its timeout) and comes back.
+(SMS, e-mail, chat webhooks): a camera's stock enters or leaves CRITICAL, the camera goes
+OFFLINE (no frame or heartbeat within its timeout) and comes back, or its frames cannot be counted
+(FAULT: too dark, uniform, small or frozen) and then can again.
 
 Sent from a single background thread after the ingest transaction commits, so a slow mail server
 never delays a camera's answer; a failed send is logged and never loses the frame.
@@ -32,12 +33,17 @@ class StockAlert:
     smoothed_count: int | None
     critical_level: int
     target_capacity: int
+    reason: str = ""  # FAULT: why the camera's frames cannot be counted
 
     def subject(self) -> str:
         if self.status == "OFFLINE":
             return f"[Inventory] {self.camera_name}: camera OFFLINE"
         if self.previous_status == "OFFLINE":
             return f"[Inventory] {self.camera_name}: camera back online ({self.status})"
+        if self.status == "FAULT":
+            return f"[Inventory] {self.camera_name}: camera FAULT ({self.reason})"
+        if self.previous_status == "FAULT":
+            return f"[Inventory] {self.camera_name}: camera working again ({self.status})"
         if self.previous_status == "CRITICAL":
             return f"[Inventory] {self.camera_name}: stock recovered ({self.status})"
         return f"[Inventory] {self.camera_name}: stock CRITICAL ({self.smoothed_count} left)"
@@ -48,6 +54,11 @@ class StockAlert:
                  f"to {self.status}."]
         if self.status == "OFFLINE":
             lines.append("No frame or heartbeat arrived within its offline timeout: the stock level shown is stale.")
+        if self.status == "FAULT":
+            lines.append(f"Its frames cannot be counted: {self.reason}. They are not counted as stock; the level "
+                         "shown is the last good reading. Check the camera (lens, light, focus, stream).")
+        if self.previous_status == "FAULT":
+            lines.append(f"Its frames can be counted again (the fault was: {self.reason}).")
         lines += [f"Current count (smoothed): {self.smoothed_count}",
                   f"Critical level: {self.critical_level}   Target capacity: {self.target_capacity}"]
         return "\n".join(lines) + "\n"

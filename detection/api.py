@@ -92,9 +92,18 @@ class FrameInput(serializers.Serializer):
 class FrameOutput(serializers.Serializer):
     event_id = serializers.IntegerField()
     camera = serializers.SlugField()
-    count = serializers.IntegerField(help_text="Packages detected in this frame.")
-    smoothed_count = serializers.IntegerField(help_text="Median of the last K counts; the status follows it.")
-    status = serializers.ChoiceField(choices=["CRITICAL", "WARNING", "FULL"])
+    count = serializers.IntegerField(help_text="Packages detected in this frame (not counted as stock when FAULT).")
+    smoothed_count = serializers.IntegerField(
+        allow_null=True,
+        help_text="Median of the last K counts of countable frames; the status follows it. Null only when a FAULT "
+        "frame arrives before any countable one.",
+    )
+    status = serializers.ChoiceField(
+        choices=["CRITICAL", "WARNING", "FULL", "FAULT"],
+        help_text="FAULT: this frame cannot be counted (too dark, uniform, small, or the same image again and "
+        "again); see `fault`. The camera's stock status stays at its last good reading.",
+    )
+    fault = serializers.CharField(allow_null=True, help_text="Why the frame cannot be counted; null when it can.")
     inference_ms = serializers.FloatField()
     captured_at = serializers.DateTimeField(allow_null=True)
 
@@ -231,6 +240,7 @@ class FrameIngestView(APIView):
                 "count": event.raw_count,
                 "smoothed_count": event.smoothed_count,
                 "status": event.status,
+                "fault": event.fault or None,
                 "inference_ms": event.inference_ms,
                 "captured_at": event.captured_at,
             }

@@ -16,10 +16,12 @@ class Status(models.TextChoices):
     WARNING = "WARNING", "Warning"
     FULL = "FULL", "Full"
     OFFLINE = "OFFLINE", "Offline"
+    # The camera sends frames that cannot be counted (too dark/uniform/small, or frozen): not stock.
+    FAULT = "FAULT", "Camera fault"
 
 
 def status_for(count: int, *, critical_level: int, target_capacity: int) -> Status:
-    """The count-based status; OFFLINE and WAITING depend on time and history, not on the count."""
+    """The count-based status; OFFLINE, FAULT and WAITING depend on time, the image and history."""
     if count <= critical_level:
         return Status.CRITICAL
     if count >= target_capacity:
@@ -52,6 +54,12 @@ class StockState(models.Model):
     last_frame_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Set when the OFFLINE alert went out, cleared when the camera is back: one alert per outage.
     offline_alerted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Why the camera's latest frame could not be counted ("" while its frames are usable), and since when.
+    fault = models.CharField(max_length=200, blank=True, editable=False)
+    fault_since = models.DateTimeField(null=True, blank=True, editable=False)
+    # Pixel fingerprint of the latest frame and how many frames in a row had it (a frozen camera).
+    last_frame_fingerprint = models.CharField(max_length=32, blank=True, editable=False)
+    same_frame_count = models.PositiveIntegerField(default=0, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -73,9 +81,12 @@ class StockState(models.Model):
         return status_for(count, critical_level=self.critical_level, target_capacity=self.target_capacity)
 
     def effective_status(self, now=None) -> Status:
-        """What the dashboard and API show: OFFLINE overrides the count once the camera went quiet."""
+        """What the dashboard and API show: OFFLINE overrides the count once the camera went quiet,
+        FAULT while its frames cannot be counted (the count status keeps the last good reading)."""
         if self.camera.is_offline(now):
             return Status.OFFLINE
+        if self.fault:
+            return Status.FAULT
         return Status(self.count_status)
 
 
@@ -86,8 +97,10 @@ class DetectionEvent(models.Model):
     created_at = models.DateTimeField(db_index=True)
     captured_at = models.DateTimeField(null=True, blank=True, help_text="When the camera took the frame, if it said.")
     raw_count = models.PositiveIntegerField()
-    smoothed_count = models.PositiveIntegerField()
+    # For a FAULT frame: the stock reading that stands (null before the first good frame).
+    smoothed_count = models.PositiveIntegerField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices)
+    fault = models.CharField(max_length=200, blank=True, help_text="Why this frame could not be counted.")
     inference_ms = models.FloatField()
 
     class Meta:

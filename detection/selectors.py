@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Max, Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from detection.models import DetectionEvent, Status, StockState
@@ -29,9 +29,10 @@ class CameraCard:
     target_capacity: int
     smoothing_window: int
     last_frame_at: datetime | None
-    # Raw counts of the retained log, oldest first (the sparkline).
+    # Raw counts of the retained log's countable frames, oldest first (the sparkline).
     trend: list[int] = field(default_factory=list)
     last_event_id: int | None = None
+    fault: str = ""  # why the camera's latest frame could not be counted ("" when it could)
 
     @property
     def slug(self) -> str:
@@ -62,6 +63,7 @@ class SystemSummary:
     cameras_offline: int
     cameras_waiting: int
     last_frame_at: datetime | None
+    cameras_fault: int = 0  # online, but sending frames that cannot be counted
 
 
 def _active_cameras() -> QuerySet[Camera]:
@@ -77,7 +79,7 @@ def _defaults() -> StockState:
 def _card(camera: Camera, now: datetime) -> CameraCard:
     state: StockState | None = getattr(camera, "stock", None) if _has_stock(camera) else None
     events = getattr(camera, "recent_events", None)
-    trend = [event.raw_count for event in reversed(events)] if events is not None else []
+    trend = [event.raw_count for event in reversed(events) if event.status != Status.FAULT] if events else []
     last_event_id = events[0].id if events else None
     if state is None:
         # No frame ever recorded. A camera that sent heartbeats and then went quiet is still OFFLINE:
@@ -95,7 +97,7 @@ def _card(camera: Camera, now: datetime) -> CameraCard:
         camera=camera, status=state.effective_status(now), raw_count=state.raw_count,
         smoothed_count=state.smoothed_count, critical_level=state.critical_level,
         target_capacity=state.target_capacity, smoothing_window=state.smoothing_window,
-        last_frame_at=state.last_frame_at, trend=trend, last_event_id=last_event_id,
+        last_frame_at=state.last_frame_at, trend=trend, last_event_id=last_event_id, fault=state.fault,
     )
 
 
@@ -112,7 +114,7 @@ def _with_cards_data(cameras: QuerySet[Camera]) -> QuerySet[Camera]:
     return cameras.select_related("stock").prefetch_related(
         Prefetch(
             "events",
-            queryset=DetectionEvent.objects.only("id", "camera_id", "raw_count").order_by("-id"),
+            queryset=DetectionEvent.objects.only("id", "camera_id", "raw_count", "status").order_by("-id"),
             to_attr="recent_events",
         )
     )
@@ -155,13 +157,21 @@ def system_summary(*, cards: list[CameraCard] | None = None, now: datetime | Non
     ]
     waiting = sum(1 for camera in cameras if camera.last_seen_at is None)
     offline = sum(1 for camera in cameras if camera.is_offline(now))
-    last_frame_at = StockState.objects.filter(camera__is_active=True).aggregate(last=Max("last_frame_at"))["last"]
+    # One small query (one row per active camera) for both the newest frame and the faults.
+    readings = StockState.objects.filter(camera__is_active=True).values_list("camera_id", "last_frame_at", "fault")
+    offline_ids = {camera.pk for camera in cameras if camera.is_offline(now)}
+    last_frame_at, faults = None, 0
+    for camera_id, frame_at, fault in readings:
+        if frame_at is not None and (last_frame_at is None or frame_at > last_frame_at):
+            last_frame_at = frame_at
+        faults += bool(fault) and camera_id not in offline_ids  # OFFLINE outranks FAULT, as on the cards
     return SystemSummary(
         cameras_total=len(cameras),
         cameras_online=len(cameras) - waiting - offline,
         cameras_offline=offline,
         cameras_waiting=waiting,
         last_frame_at=last_frame_at,
+        cameras_fault=faults,
     )
 
 

@@ -18,7 +18,8 @@ from django.db.models import Subquery
 from django.utils import timezone
 
 from detection.alerts import StockAlert, alert_needed, stock_alert_send
-from detection.detector import DecodedImage, DetectionResult, decode_image
+from detection.detector import DecodedImage, DetectionResult, assess_image, decode_image
+from detection.faults import frame_verdict
 from detection.models import DetectionEvent, Status, StockState
 from detection.receipts import IdempotentFrame, frame_receipt_claim, frame_receipt_store
 from detection.runtime import detect_slot, get_detector
@@ -58,7 +59,10 @@ def frame_analyze(*, data: bytes, timer: StageTimer | None = None, conf: float |
         image: DecodedImage = timer.run(
             "decode", decode_image, data, max_pixels=settings.INGEST_MAX_PIXELS, target_size=detector.input_size
         )
-        return timer.run("detect", detector.detect, image, conf=conf)
+        health = timer.run("check", assess_image, image)  # can this frame be counted at all (FAULT)?
+        result = timer.run("detect", detector.detect, image, conf=conf)
+        result.health = health
+        return result
     finally:
         slot.release()
 
@@ -81,7 +85,8 @@ def _smoothed(camera: Camera, raw_count: int, window: int) -> int:
     if window <= 1:
         return raw_count
     previous = list(
-        DetectionEvent.objects.filter(camera=camera).order_by("-id").values_list("raw_count", flat=True)[: window - 1]
+        DetectionEvent.objects.filter(camera=camera).exclude(status=Status.FAULT)  # FAULT frames are not stock
+        .order_by("-id").values_list("raw_count", flat=True)[: window - 1]
     )
     return statistics.median_low([raw_count, *previous])
 
@@ -105,15 +110,23 @@ def frame_record(
 
     With ``idempotent`` the frame's receipt is written in the same transaction; a frame whose key
     was already stored raises FrameAlreadyRecorded (or IdempotencyKeyReused) and stores nothing.
+
+    A frame that cannot be counted (``result.health`` fails the CAMERA_FAULT_* checks, or the same
+    pixels came too often in a row) is logged as FAULT and puts the camera in FAULT, but is not
+    stock: the count status, the smoothed count and the smoothing window keep the last good frames.
     """
     now = timezone.now()
     with transaction.atomic():
         state = _locked_state(camera)
         if idempotent is not None:
             frame_receipt_claim(camera=camera, frame=idempotent, now=now)
-        previous_status = state.count_status
-        smoothed = _smoothed(camera, result.count, state.smoothing_window)
-        status = state.status_for(smoothed)
+        previous_status, previous_fault = state.count_status, state.fault
+        verdict = frame_verdict(health=result.health, state=state)
+        if verdict.fault:
+            smoothed, status = state.smoothed_count, Status.FAULT
+        else:
+            smoothed = _smoothed(camera, result.count, state.smoothing_window)
+            status = state.status_for(smoothed)
         event = DetectionEvent.objects.create(
             camera=camera,
             created_at=now,
@@ -121,18 +134,24 @@ def frame_record(
             raw_count=result.count,
             smoothed_count=smoothed,
             status=status,
+            fault=verdict.fault,
             inference_ms=round(result.inference_ms, 2),
         )
         _trim_log(camera)
         if idempotent is not None:
             frame_receipt_store(camera=camera, frame=idempotent, event=event, now=now)
-        StockState.objects.filter(pk=state.pk).update(
-            raw_count=result.count, smoothed_count=smoothed, count_status=status, last_frame_at=now, updated_at=now
-        )
+        changes = {"last_frame_at": now, "updated_at": now, "fault": verdict.fault,
+                   "fault_since": (state.fault_since or now) if verdict.fault else None,
+                   "last_frame_fingerprint": verdict.fingerprint, "same_frame_count": verdict.same_frame_count}
+        if not verdict.fault:
+            changes.update(raw_count=result.count, smoothed_count=smoothed, count_status=status)
+            state.count_status, state.smoothed_count = status, smoothed
+        StockState.objects.filter(pk=state.pk).update(**changes)
         Camera.objects.filter(pk=camera.pk).update(last_seen_at=now)
         camera.last_seen_at = now
         transaction.on_commit(lambda: _broadcast(camera_id=camera.pk, event_id=event.pk))
-        state.count_status, state.smoothed_count = status, smoothed
+        state.fault = verdict.fault
+        _fault_alert_on_commit(camera, state, previous_fault)
         _alert_on_commit(camera, state, previous_status)
     return event
 
@@ -160,12 +179,23 @@ def stock_thresholds_update(
     return state
 
 
-def _alert(camera: Camera, state: StockState, previous_status: str, status: str) -> StockAlert:
+def _alert(camera: Camera, state: StockState, previous_status: str, status: str, reason: str = "") -> StockAlert:
     return StockAlert(
         camera_slug=camera.slug, camera_name=camera.name, location=camera.location,
         previous_status=previous_status, status=status, smoothed_count=state.smoothed_count,
-        critical_level=state.critical_level, target_capacity=state.target_capacity,
+        critical_level=state.critical_level, target_capacity=state.target_capacity, reason=reason,
     )
+
+
+def _fault_alert_on_commit(camera: Camera, state: StockState, previous_fault: str) -> None:
+    """Once when a camera's frames stop being countable, once when they are again."""
+    if bool(previous_fault) == bool(state.fault):
+        return
+    if state.fault:
+        alert = _alert(camera, state, state.count_status, Status.FAULT, reason=state.fault)
+    else:
+        alert = _alert(camera, state, Status.FAULT, state.count_status, reason=previous_fault)
+    transaction.on_commit(lambda: stock_alert_send(alert))
 
 
 def _alert_on_commit(camera: Camera, state: StockState, previous_status: str) -> None:

@@ -24,6 +24,9 @@ STATUS_STYLES = {
                 "line": "#94a3b8"},
     "OFFLINE": {"badge": "bg-slate-600 text-slate-100", "bar": "bg-slate-600", "ring": "ring-slate-500/60",
                 "line": "#94a3b8"},
+    # A camera problem, not a stock level: red text on dark red, the bar greyed like OFFLINE.
+    "FAULT": {"badge": "bg-red-950 text-red-200", "bar": "bg-slate-600", "ring": "ring-red-500/60",
+              "line": "#94a3b8"},
 }
 
 

@@ -10,6 +10,7 @@ from detection.detector.base import (
     UndecodableImage,
 )
 from detection.detector.decode import DecodedImage, decode_image
+from detection.detector.health import FaultThresholds, ImageHealth, assess_image
 from detection.detector.onnx import DEFAULT_MODEL_PATH, OnnxDetector, load_detector
 
 __all__ = [
@@ -18,10 +19,13 @@ __all__ = [
     "Detection",
     "DetectionResult",
     "Detector",
+    "FaultThresholds",
+    "ImageHealth",
     "ImageRejected",
     "ImageTooLarge",
     "OnnxDetector",
     "UndecodableImage",
+    "assess_image",
     "decode_image",
     "load_detector",
 ]

@@ -9,6 +9,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from detection.detector.decode import DecodedImage
+    from detection.detector.health import ImageHealth
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,8 @@ class DetectionResult:
     inference_ms: float  # pre-process + ONNX run + post-process; decoding is not included
     model_version: str = ""
     extra: dict[str, float] = field(default_factory=dict)  # timings split: pre_ms, run_ms, post_ms
+    # How usable the frame was (brightness, contrast, size, pixel fingerprint), when the caller checked.
+    health: ImageHealth | None = None
 
     @property
     def count(self) -> int:

@@ -77,6 +77,27 @@ class TestDashboardPage:
         html = client.get("/partials/inventory/", HTTP_HX_REQUEST="true").content.decode()
         assert ">OFFLINE<" in html and 'data-status="OFFLINE"' in html
 
+    def test_a_camera_fault_shows_on_the_card_the_summary_and_the_log(self, client, viewer, camera_with_key):
+        from detection.models import DetectionEvent
+
+        camera, _ = camera_with_key("dock-1")
+        reason = "Image too dark (brightness 3 of 255): lens covered or lights off?"
+        now = timezone.now()
+        StockState.objects.filter(camera=camera).update(raw_count=9, smoothed_count=9, count_status="WARNING",
+                                                        last_frame_at=now, fault=reason, fault_since=now)
+        Camera.objects.filter(pk=camera.pk).update(last_seen_at=now)
+        DetectionEvent.objects.create(camera=camera, created_at=now, raw_count=0, smoothed_count=9, status="FAULT",
+                                      fault=reason, inference_ms=1)
+        client.force_login(viewer)
+        html = client.get("/").content.decode()
+        card = html.split('id="camera-dock-1"', 1)[1].split("</article>", 1)[0]
+        assert 'data-status="FAULT"' in card and ">FAULT<" in card
+        assert "lens covered" in card and "last good reading" in card
+        assert 'data-field="count" class="text-5xl font-bold tabular-nums">9<' in card  # the stock reading stands
+        assert 'data-field="faults">1 with a fault<' in html
+        row = html.split('data-camera="dock-1"', 1)[1].split("</tr>", 1)[0]
+        assert ">FAULT<" in row and "not counted" in row
+
     def test_it_renders_the_status_partial_alone_for_htmx(self, client, viewer, camera_with_key):
         camera_with_key("dock-1")
         client.force_login(viewer)

@@ -130,3 +130,31 @@ def test_critical_stock_is_published_to_the_sns_topic(moto_sns, camera_with_key,
     notes = [json.loads(m["Body"]) for m in messages]
     assert [n["Subject"] for n in notes] == ["[Inventory] Dock 1: stock CRITICAL (0 left)"]
     assert notes[0]["MessageAttributes"]["camera"]["Value"] == "dock-1"
+
+
+@pytest.mark.django_db
+def test_a_camera_fault_alerts_once_then_its_end_once_and_never_as_low_stock(smtp_server, settings, camera_with_key,
+                                                                              django_capture_on_commit_callbacks):
+    from detection.alerts import _sender
+    from detection.detector import ImageHealth
+
+    settings.ALERT_EMAILS = ["manager@example.com"]
+    camera, _ = camera_with_key()  # critical 3, target 15, window 1
+
+    def frame(count: int, brightness: float, fingerprint: str) -> DetectionResult:
+        seen = result(count)
+        seen.health = ImageHealth(brightness=brightness, contrast=40.0 if brightness > 50 else 1.0, width=1280,
+                                  height=720, fingerprint=fingerprint)
+        return seen
+
+    # A covered lens reads as 0 packages: without the fault that was "stock CRITICAL (0 left)".
+    frames = [frame(10, 120, "a"), frame(0, 2, "b"), frame(0, 2, "b"), frame(0, 2, "b"), frame(10, 120, "c")]
+    for seen in frames:
+        with django_capture_on_commit_callbacks(execute=True):
+            frame_record(camera=camera, result=seen)
+    _sender.submit(lambda: None).result(timeout=20)
+    subjects = [m.content.decode().split("Subject: ", 1)[1].split("\n", 1)[0].strip() for m in smtp_server.messages]
+    assert len(subjects) == 2, subjects
+    assert subjects[0].startswith("[Inventory] Dock 1: camera FAULT (Image too dark")
+    assert subjects[1] == "[Inventory] Dock 1: camera working again (WARNING)"
+    assert "not counted as stock" in smtp_server.messages[0].content.decode()
