@@ -2,6 +2,8 @@
 
     python -m ml.train --epochs 100 --imgsz 320            # fresh run in ml/runs/<name>
     python -m ml.train --name packages-320 --resume        # continue from weights/last.pt
+    python -m ml.train --name mix --model ml/reports/gpu512/best.pt --synth ml/runs/synth \
+        --synth-count 2000 --gray-fraction 0.3 --hold-out-family IMG_0267   # fine-tune on a mix
 
 Every epoch appends a line to ``<run>/train_log.jsonl`` (metrics, seconds), Ultralytics keeps
 ``results.csv`` and ``weights/{last,best}.pt``; ``--resume`` picks up the interrupted run.
@@ -22,8 +24,8 @@ from ml.common import (
     DEFAULT_RUNS,
     configure_offline_ultralytics,
     dataset_fingerprint,
-    writable_dataset_view,
 )
+from ml import mix
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -54,6 +56,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--cache", default="false", choices=["false", "ram", "disk"])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--resume", action="store_true", help="continue <runs>/<name>/weights/last.pt")
+    parser.add_argument("--synth", type=Path, action="append", default=[],
+                        help="synthetic YOLO folder from `python -m ml.synth` to mix in (repeatable)")
+    parser.add_argument("--synth-count", type=int, default=0, help="use this many synthetic frames (0 = all)")
+    parser.add_argument("--gray-fraction", type=float, default=0.0,
+                        help="add this share of the real training images again as grayscale copies")
+    parser.add_argument("--hold-out-family", action="append", default=[], metavar="FAMILY",
+                        help="leave this manifest family out of training and val (repeatable)")
     parser.add_argument("--hyp", action="append", default=[], metavar="KEY=VALUE",
                         help="any other Ultralytics train argument, e.g. --hyp degrees=5 (repeatable)")
     args = parser.parse_args(argv)
@@ -141,7 +150,14 @@ def main(argv: list[str] | None = None) -> Path:
 
     if not args.data.is_dir():
         raise SystemExit(f"error: dataset folder {args.data} does not exist")
-    data_yaml = writable_dataset_view(args.data, args.runs.resolve() / f"{args.name}-data")
+    data_yaml, parts = mix.build(
+        mix.Mix(real=args.data, synth=args.synth, synth_count=args.synth_count, gray_fraction=args.gray_fraction,
+                hold_out=tuple(args.hold_out_family), seed=args.seed),
+        args.runs.resolve() / f"{args.name}-data",
+    )
+    print(f"[ml.train] training mix: {parts}", flush=True)
+    (run_dir / "mix.json").write_text(json.dumps({"parts": parts, "synth": [str(p) for p in args.synth],
+                                                   "hold_out_family": args.hold_out_family}, indent=2) + "\n")
     (run_dir / "data_fingerprint.txt").write_text(dataset_fingerprint(args.data) + "\n")
     (run_dir / "command.txt").write_text("python -m ml.train " + " ".join(argv or os.sys.argv[1:]) + "\n")
 
@@ -153,7 +169,9 @@ def main(argv: list[str] | None = None) -> Path:
         lrf=args.lrf, momentum=args.momentum, weight_decay=args.weight_decay, warmup_epochs=args.warmup_epochs,
         cos_lr=args.cos_lr, mosaic=args.mosaic, close_mosaic=args.close_mosaic, patience=args.patience,
         max_det=args.max_det, device=args.device, workers=args.workers, seed=args.seed,
-        cache=False if args.cache == "false" else args.cache, single_cls=True, pretrained=False,
+        cache=False if args.cache == "false" else args.cache, single_cls=True,
+        # Ultralytics 8.4 drops a .pt model's weights when pretrained=False: fine-tuning needs True.
+        pretrained=str(args.model).endswith(".pt"),
         plots=False, amp=args.device != "cpu", verbose=False,
     )
     if args.time:
