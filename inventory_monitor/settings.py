@@ -126,13 +126,19 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# FULL: every commit is synced to disk before the camera gets its 201, so a power cut cannot take an
+# acknowledged frame back; it costs about one fsync per frame (README "Durability",
+# benchmarks/sqlite_sync.py). NORMAL trades that promise for speed. (PostgreSQL is durable anyway.)
+SQLITE_SYNCHRONOUS = os.environ.get("SQLITE_SYNCHRONOUS", "FULL").strip().upper() or "FULL"
+if SQLITE_SYNCHRONOUS not in {"NORMAL", "FULL"}:
+    raise ImproperlyConfigured(f"SQLITE_SYNCHRONOUS must be NORMAL or FULL, got {SQLITE_SYNCHRONOUS!r}")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         "timeout": envint("SQLITE_BUSY_TIMEOUT_S", 20),
         # IMMEDIATE takes the write lock at BEGIN, so two writers queue on the busy timeout
         # instead of deadlocking when both upgrade a read lock.
         "transaction_mode": "IMMEDIATE",
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "init_command": f"PRAGMA journal_mode=WAL; PRAGMA synchronous={SQLITE_SYNCHRONOUS};",
     }
     # Tests use a file, not shared-cache memory: there SQLite reports "table is locked" at once
     # instead of honouring the busy timeout, so concurrency tests would not test production.

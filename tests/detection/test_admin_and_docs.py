@@ -154,6 +154,33 @@ def test_environment_switches_to_postgres_and_redis_without_code_changes():
     assert "postgresql" in scaled and "RedisChannelLayer" in scaled and "RedisCache" in scaled
 
 
+@pytest.mark.django_db
+def test_a_201_is_on_disk_sqlite_syncs_every_commit(settings):
+    # synchronous=NORMAL (WAL) lets a power cut take back frames already answered 201; FULL syncs the
+    # WAL on every commit (measured cost: benchmarks/sqlite_sync.py, README "Durability").
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL commits durably by default (synchronous_commit=on)")
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA synchronous")
+        assert cursor.fetchone()[0] == 2  # FULL
+        cursor.execute("PRAGMA journal_mode")
+        assert cursor.fetchone()[0] == "wal"
+
+    def init_command(env: dict[str, str]) -> str:
+        code = ("import os; os.environ['DJANGO_SETTINGS_MODULE']='inventory_monitor.settings'; "
+                "from django.conf import settings as s; print(s.DATABASES['default']['OPTIONS']['init_command'])")
+        base = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "SQLITE_SYNCHRONOUS"}}
+        done = subprocess.run([sys.executable, "-c", code], env={**base, "DEBUG": "1", **env}, capture_output=True,
+                              text=True)
+        return done.stdout + done.stderr
+
+    assert "synchronous=FULL" in init_command({})
+    assert "synchronous=NORMAL" in init_command({"SQLITE_SYNCHRONOUS": "normal"})  # the documented trade
+    assert "SQLITE_SYNCHRONOUS must be NORMAL or FULL" in init_command({"SQLITE_SYNCHRONOUS": "OFF"})
+
+
 def test_production_refuses_to_start_without_a_secret_key():
     out = settings_under({"DEBUG": "0", "SECRET_KEY": ""})
     assert "SECRET_KEY must be set" in out
