@@ -10,18 +10,19 @@ class StockStateInline(admin.StackedInline):
     model = StockState
     can_delete = False
     fields = ("critical_level", "target_capacity", "smoothing_window", "raw_count", "smoothed_count",
-              "count_status", "last_frame_at")
-    readonly_fields = ("raw_count", "smoothed_count", "count_status", "last_frame_at")
+              "count_status", "fault", "last_frame_at")
+    readonly_fields = ("raw_count", "smoothed_count", "count_status", "fault", "last_frame_at")
     verbose_name_plural = "stock thresholds"
 
 
 @admin.register(StockState)
 class StockStateAdmin(admin.ModelAdmin):
     list_display = ("camera", "critical_level", "target_capacity", "smoothing_window", "smoothed_count",
-                    "count_status", "last_frame_at")
+                    "count_status", "fault", "last_frame_at")
     list_editable = ("critical_level", "target_capacity", "smoothing_window")
     search_fields = ("camera__name", "camera__slug")
-    readonly_fields = ("camera", "raw_count", "smoothed_count", "count_status", "last_frame_at")
+    readonly_fields = ("camera", "raw_count", "smoothed_count", "count_status", "fault", "fault_since",
+                       "last_frame_at")
 
     def save_model(self, request, obj, form, change) -> None:
         # Through the service, so the status is re-evaluated and dashboards update at once.
@@ -31,7 +32,8 @@ class StockStateAdmin(admin.ModelAdmin):
 
 @admin.register(DetectionEvent)
 class DetectionEventAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "camera", "raw_count", "smoothed_count", "status", "inference_ms", "captured_at")
+    list_display = ("created_at", "camera", "raw_count", "smoothed_count", "status", "fault", "inference_ms",
+                    "captured_at")
     list_filter = ("camera", "status", ("created_at", admin.DateFieldListFilter))
     search_fields = ("camera__name", "camera__slug")
     date_hierarchy = "created_at"

@@ -157,6 +157,7 @@ class FrameResult:
     inference_ms: float | None = None
     server_timing: dict[str, float] = field(default_factory=dict)
     detail: str | None = None
+    fault: str | None = None  # status FAULT: why the server could not count this frame (lens, light, ...)
 
 
 def _network_detail(exc: Exception) -> str:
@@ -227,7 +228,7 @@ def post_frame(
                     name, True, code, latency, attempt, len(jpeg), count=body.get("count"),
                     smoothed_count=body.get("smoothed_count"), status=body.get("status"),
                     event_id=body.get("event_id"), inference_ms=body.get("inference_ms"),
-                    server_timing=parse_server_timing(response.headers.get("Server-Timing")),
+                    server_timing=parse_server_timing(response.headers.get("Server-Timing")), fault=body.get("fault"),
                 )
             if code in (401, 403):
                 raise KeyRejected(f"HTTP {code}: {_detail(response)}")
@@ -260,8 +261,9 @@ def format_line(index: int, result: FrameResult) -> str:
     retries = f" after {result.attempts - 1} retries" if result.attempts > 1 else ""
     if result.ok:
         stages = " ".join(f"{k} {v:.1f}" for k, v in result.server_timing.items())
+        fault = f" ({result.fault})" if result.fault else ""
         return (f"[{index:>4}] {result.name}  count={result.count} smoothed={result.smoothed_count} "
-                f"{result.status}  {result.latency_ms:.0f} ms{retries}  ({kb:.0f} KB; server ms: {stages})")
+                f"{result.status}{fault}  {result.latency_ms:.0f} ms{retries}  ({kb:.0f} KB; server ms: {stages})")
     code = result.http_status if result.http_status is not None else "network"
     return f"[{index:>4}] {result.name}  SKIPPED ({code}{retries}): {result.detail}"
 

@@ -303,3 +303,12 @@ def test_a_looped_frame_gets_a_new_key_each_time(folder: Path) -> None:
     run(folder, session, "--loop", "--count", "4")
     keys = [call["headers"]["Idempotency-Key"] for call in session.calls]
     assert len(set(keys)) == 4  # a.jpg sent twice is two frames, not a retry
+
+
+def test_it_prints_why_the_server_could_not_count_a_frame(folder: Path) -> None:
+    fault = "Image too dark (brightness 3 of 255): lens covered or lights off?"
+    body = {"event_id": 2, "camera": "dock-1", "count": 0, "smoothed_count": 9, "status": "FAULT", "fault": fault,
+            "inference_ms": 20.0, "captured_at": None}
+    code, out, _, _ = run(folder, FakeSession(created(), response(201, body), created()))
+    assert code == EXIT_OK  # the server stored it; the camera, not the upload, needs attention
+    assert "FAULT (Image too dark" in out.splitlines()[1]
