@@ -2,12 +2,16 @@
 what it accepted and exits by itself: exit code 0, before its drain time is up, every frame that got
 a 201 in the database and no frame stored whose camera was not told.
 
-A real Daphne with the shipped model, cameras posting the sample frames in a closed loop.
+A real Daphne with the shipped model, cameras posting the sample frames in a closed loop, and a
+dashboard's WebSocket open.
 """
 
 from __future__ import annotations
 
+import base64
+import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import threading
@@ -18,7 +22,7 @@ import pytest
 import requests
 
 from tests.conftest import SAMPLES
-from tests.dashboard.live import Daphne, prepare_database
+from tests.dashboard.live import PASSWORD, Daphne, prepare_database
 
 DRAIN_S = 10
 CAMERAS = 4
@@ -53,6 +57,57 @@ def _camera_loop(base_url: str, slug: str, key: str, stop: threading.Event, out:
         out.append(Outcome(slug, began, time.monotonic(), response.status_code, body.get("event_id"), body.get("detail")))
 
 
+class DashboardSocket(threading.Thread):
+    """A logged-in dashboard's WebSocket (raw: no client library needed), read until the server closes it."""
+
+    def __init__(self, base_url: str, port: int) -> None:
+        super().__init__(daemon=True)
+        session = requests.Session()
+        login = f"{base_url}/accounts/login/"
+        session.get(login, timeout=10)
+        session.post(login, data={"username": "viewer", "password": PASSWORD,
+                                  "csrfmiddlewaretoken": session.cookies["csrftoken"]}, timeout=10)
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+        self.sock.sendall(
+            f"GET /ws/dashboard/ HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}\r\nSec-WebSocket-Version: 13\r\n"
+            f"Origin: {base_url}\r\nCookie: sessionid={session.cookies['sessionid']}\r\n\r\n".encode())
+        self.buffer = b""
+        while b"\r\n\r\n" not in self.buffer:
+            self.buffer += self.sock.recv(4096)
+        head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
+        assert head.startswith(b"HTTP/1.1 101"), head
+        self.messages = 0
+        self.close_code: int | None = None
+        self.closed_at: float | None = None
+
+    def _read(self, n: int) -> bytes:
+        while len(self.buffer) < n:
+            more = self.sock.recv(65536)
+            if not more:
+                raise EOFError
+            self.buffer += more
+        data, self.buffer = self.buffer[:n], self.buffer[n:]
+        return data
+
+    def run(self) -> None:
+        try:
+            while True:
+                first, second = self._read(2)
+                length = second & 0x7F
+                if length == 126:
+                    length = int.from_bytes(self._read(2), "big")
+                elif length == 127:
+                    length = int.from_bytes(self._read(8), "big")
+                payload = self._read(length)
+                if first & 0x0F == 0x8:  # close frame: status code first
+                    self.close_code, self.closed_at = int.from_bytes(payload[:2], "big"), time.monotonic()
+                    return
+                self.messages += 1
+        except (EOFError, OSError):
+            self.closed_at = time.monotonic()
+
+
 def test_it_finishes_in_flight_frames_and_exits_0_within_the_drain_time_on_sigterm(tmp_path) -> None:
     slugs = [f"drain-{i}" for i in range(CAMERAS)]
     keys = prepare_database(tmp_path / "db.sqlite3", slugs)
@@ -61,6 +116,8 @@ def test_it_finishes_in_flight_frames_and_exits_0_within_the_drain_time_on_sigte
     process = server.process
     stop = threading.Event()
     outcomes: list[Outcome] = []
+    dashboard = DashboardSocket(server.url, server.port)
+    dashboard.start()
     threads = [threading.Thread(target=_camera_loop, args=(server.url, slug, keys[slug], stop, outcomes), daemon=True)
                for slug in slugs]
     try:
@@ -90,6 +147,10 @@ def test_it_finishes_in_flight_frames_and_exits_0_within_the_drain_time_on_sigte
     log = (tmp_path / "daphne.log").read_text(errors="replace")
     assert code == 0, log[-3000:]
     assert exited_after < DRAIN_S, f"exited {exited_after:.1f} s after SIGTERM; drain time is {DRAIN_S} s"
+
+    # The open dashboard was told to go away (1001: it reconnects) after the signal, not dropped.
+    assert dashboard.messages > 1  # the snapshot, then live updates
+    assert dashboard.close_code == 1001 and dashboard.closed_at > sigterm_at
 
     # Frames that were being processed when the signal came were finished and answered, not cut off.
     assert any(o.status == 201 and o.began < sigterm_at < o.ended for o in outcomes)
