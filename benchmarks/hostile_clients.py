@@ -73,7 +73,8 @@ class CameraStats:
     latencies_ms: list[float] = field(default_factory=list)
 
 
-def cameras(server: Server, count: int, fps: float, stop: threading.Event, stats: CameraStats) -> list[threading.Thread]:
+def cameras(server: Server, count: int, fps: float, stop: threading.Event,
+            stats: CameraStats) -> list[threading.Thread]:
     def loop(i: int) -> None:
         session = requests.Session()
         interval, n = 1.0 / fps, 0
@@ -208,7 +209,8 @@ def describe(name: str, before: float, peak: float, after: float, attacks: list[
     sent = [a.body_bytes_sent for a in attacks]
     lines = [f"{name:<12} RSS MiB before {before:7.1f}  peak {peak:7.1f} (+{peak - before:6.1f})  after {after:7.1f}"]
     if attacks and any(a.body_bytes_sent or isinstance(a.status, int) for a in attacks):
-        lines.append(f"{'':<12} attackers: {dict(answers)}; answer after {statistics.median(timed) if timed else float('nan'):.2f} s "
+        median = statistics.median(timed) if timed else float("nan")
+        lines.append(f"{'':<12} attackers: {dict(answers)}; answer after {median:.2f} s "
                      f"(median); body sent before it: max {max(sent) / MIB:.1f} MiB")
     elif attacks:
         lines.append(f"{'':<12} attackers: {attacks[0].status}")

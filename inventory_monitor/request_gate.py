@@ -213,7 +213,8 @@ def _judge(request, length: int | None) -> None:
     channel._networkProducer.pauseProducing()
     from twisted.internet import reactor
 
-    request._gate.check_key(verdict).add_done_callback(lambda future: reactor.callFromThread(_key_checked, request, future))
+    lookup = request._gate.check_key(verdict)
+    lookup.add_done_callback(lambda future: reactor.callFromThread(_key_checked, request, future))
 
 
 def _key_checked(request, future: Future) -> None:

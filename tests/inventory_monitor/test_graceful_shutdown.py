@@ -54,7 +54,8 @@ def _camera_loop(base_url: str, slug: str, key: str, stop: threading.Event, out:
             time.sleep(0.05)  # the listener is closed: don't spin
             continue
         body = response.json()
-        out.append(Outcome(slug, began, time.monotonic(), response.status_code, body.get("event_id"), body.get("detail")))
+        out.append(Outcome(slug, began, time.monotonic(), response.status_code, body.get("event_id"),
+                           body.get("detail")))
 
 
 class DashboardSocket(threading.Thread):
