@@ -9,6 +9,7 @@ import threading
 from django.conf import settings
 
 from detection.detector import OnnxDetector, load_detector
+from detection.detector.tiling import TilingPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,12 @@ def detector_ready() -> bool:
     except ModelUnavailable:
         return False
     return True
+
+
+@functools.cache
+def tiling_policy() -> TilingPolicy:
+    """DETECTOR_TILING as a policy; an unknown value is a configuration error at the first frame."""
+    return TilingPolicy(mode=settings.DETECTOR_TILING)
 
 
 @functools.cache

@@ -19,10 +19,11 @@ from django.utils import timezone
 
 from detection.alerts import StockAlert, alert_needed, stock_alert_send
 from detection.detector import DecodedImage, DetectionResult, assess_image, decode_image
+from detection.detector.tiling import detect_tiled
 from detection.faults import frame_verdict
 from detection.models import DetectionEvent, Status, StockState
 from detection.receipts import IdempotentFrame, frame_receipt_claim, frame_receipt_store
-from detection.runtime import detect_slot, get_detector
+from detection.runtime import detect_slot, get_detector, tiling_policy
 from devices.models import Camera
 
 
@@ -53,14 +54,15 @@ def frame_analyze(*, data: bytes, timer: StageTimer | None = None, conf: float |
     """
     timer = timer or StageTimer()
     detector = get_detector()
+    tiling = tiling_policy()
     slot = detect_slot()
     timer.run("wait", slot.acquire)
     try:
         image: DecodedImage = timer.run(
-            "decode", decode_image, data, max_pixels=settings.INGEST_MAX_PIXELS, target_size=detector.input_size
+            "decode", decode_image, data, max_pixels=settings.INGEST_MAX_PIXELS, target_size=detector.input_size * tiling.decode_factor
         )
         health = timer.run("check", assess_image, image)  # can this frame be counted at all (FAULT)?
-        result = timer.run("detect", detector.detect, image, conf=conf)
+        result = timer.run("detect", detect_tiled, detector, image, conf=conf, policy=tiling)
         result.health = health
         return result
     finally:

@@ -245,6 +245,11 @@ DETECTOR_THREADS = envint("DETECTOR_THREADS", 1)
 DETECTOR_CONCURRENCY = envint("DETECTOR_CONCURRENCY", os.cpu_count() or 1)
 # Load and warm up the model when the ASGI app starts, so the first camera is not the one that waits.
 DETECTOR_PRELOAD = envbool("DETECTOR_PRELOAD", True)
+# Tiled inference (detection/detector/tiling.py): off | auto (2x2 tiles + whole frame, only for large
+# frames whose boxes are small) | always. Costs up to 5 model runs per frame; see the model card.
+DETECTOR_TILING = os.environ.get("DETECTOR_TILING", "off").strip().lower()
+if DETECTOR_TILING not in ("off", "auto", "always"):
+    raise ImproperlyConfigured(f"DETECTOR_TILING must be off, auto or always, not {DETECTOR_TILING!r}")
 # Uploads: our own byte limit (413) sits below Django's in-memory limit so the JSON 413 is ours.
 INGEST_MAX_BYTES = envint("INGEST_MAX_BYTES", 8 * 1024 * 1024)
 INGEST_MAX_PIXELS = envint("INGEST_MAX_PIXELS", 40_000_000)

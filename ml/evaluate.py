@@ -64,7 +64,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help=f"ONNX model (repeatable to compare; default {DEFAULT_MODEL_PATH.name})")
     parser.add_argument("--conf", type=float, default=DEFAULT_CONF, help="serving confidence for P, R and counts")
     parser.add_argument("--iou", type=float, default=DEFAULT_IOU, help="NMS IoU threshold")
-    parser.add_argument("--tile", action="store_true", help="detect with tiled inference (see detection.detector.tiling)")
+    parser.add_argument("--tile", choices=("off", "auto", "always"), default="off",
+                        help="tiled inference, 2x2 tiles + whole frame (detection.detector.tiling)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--limit", type=int, default=0, help="evaluate only the first N images")
     parser.add_argument("--worst", type=int, default=5, help="list the N images with the largest count error")
@@ -89,21 +90,18 @@ def read_labels(path: Path, width: int, height: int) -> np.ndarray:
     return np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1)
 
 
-def run_images(detector, evalset: EvalSet, tile: bool = False) -> list[ImageResult]:
+def run_images(detector, evalset: EvalSet, tile: str = "off") -> list[ImageResult]:
     from detection.detector import decode_image
+    from detection.detector.tiling import TilingPolicy, detect_tiled
 
+    policy = TilingPolicy(mode=tile)
     results = []
     for n, image_path in enumerate(evalset.images, 1):
         data = evalset.read_bytes(image_path)
         t0 = time.perf_counter()
-        decoded = decode_image(data, target_size=detector.input_size * (3 if tile else 1))
+        decoded = decode_image(data, target_size=detector.input_size * policy.decode_factor)
         decode_ms = (time.perf_counter() - t0) * 1000
-        if tile:
-            from detection.detector.tiling import detect_tiled
-
-            result = detect_tiled(detector, decoded, conf=MAP_CONF)
-        else:
-            result = detector.detect(decoded, conf=MAP_CONF)
+        result = detect_tiled(detector, decoded, conf=MAP_CONF, policy=policy)
         gt = read_labels(evalset.labels[image_path], decoded.original_width, decoded.original_height)
         boxes = np.array([[d.x1, d.y1, d.x2, d.y2] for d in result.detections]).reshape(-1, 4)
         scores = np.array([d.score for d in result.detections])

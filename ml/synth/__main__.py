@@ -22,16 +22,16 @@ from pathlib import Path
 from ml.synth.render import EVAL_SEED_BASE, SCENES
 
 
-def _write(job: tuple[int, Path, str, str | None]) -> tuple[str, int, str, str, int]:
+def _write(job: tuple[int, Path, str, str | None, tuple[int, int] | None]) -> tuple[str, int, str, str, int]:
     from PIL import Image
 
     from ml.synth.render import render_sample
 
-    seed, out, split, scene = job
+    seed, out, split, scene, size = job
     name = f"synth_{seed:08d}"
     image_path = out / "images" / split / f"{name}.jpg"
     label_path = out / "labels" / split / f"{name}.txt"
-    sample = render_sample(seed, scene)
+    sample = render_sample(seed, scene, size)
     label_path.write_text("".join(line + "\n" for line in sample.yolo_lines()))
     Image.fromarray(sample.rgb).save(image_path, "JPEG", quality=sample.quality)  # image last: marks it done
     return name, seed, sample.scene, sample.mode, len(sample.boxes)
@@ -54,16 +54,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--held-out", action="store_true", help=f"use the reserved seeds from {EVAL_SEED_BASE}")
     parser.add_argument("--split", default="train")
     parser.add_argument("--scene", choices=SCENES, default=None, help="only this scene family")
+    parser.add_argument("--size", default=None, metavar="WxH",
+                        help="frame size, e.g. 1920x1080 (default: a mix of sizes up to 640 px)")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args(argv)
     if args.count < 1:
         parser.error("--count must be positive")
+    size = None
+    if args.size:
+        try:
+            size = tuple(int(v) for v in args.size.lower().split("x"))
+        except ValueError:
+            size = ()
+        if len(size) != 2 or min(size) < 64:
+            parser.error("--size must look like 1920x1080 (each side at least 64)")
     first = EVAL_SEED_BASE + args.seed if args.held_out else args.seed
     if not args.held_out and first + args.count > EVAL_SEED_BASE:
         parser.error(f"training seeds must stay below {EVAL_SEED_BASE} (reserved for held-out sets)")
     for sub in ("images", "labels"):
         (args.out / sub / args.split).mkdir(parents=True, exist_ok=True)
-    jobs = [(seed, args.out, args.split, args.scene) for seed in range(first, first + args.count)
+    jobs = [(seed, args.out, args.split, args.scene, size) for seed in range(first, first + args.count)
             if not (args.out / "images" / args.split / f"synth_{seed:08d}.jpg").is_file()]
     started = time.perf_counter()
     rows = []
