@@ -24,6 +24,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from dashboard import broadcasts, panels
 from dashboard.broadcasts import DASHBOARD_GROUP
+from inventory_monitor import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -57,9 +58,14 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         broadcasts.remember_server_loop(asyncio.get_running_loop())
         await self.channel_layer.group_add(DASHBOARD_GROUP, self.channel_name)
         await self.accept()
+        self.counted = True
+        metrics.websocket_opened()
         await self.send(text_data=await self._render(panels.snapshot_html, camera_slug=self.camera_filter))
 
     async def disconnect(self, code: int) -> None:
+        if getattr(self, "counted", False):
+            self.counted = False
+            metrics.websocket_closed()
         await self.channel_layer.group_discard(DASHBOARD_GROUP, self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:

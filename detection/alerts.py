@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.mail import send_mail
 
+from inventory_monitor import metrics
+
 logger = logging.getLogger(__name__)
 _sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stock-alerts")
 _queued: set[Future] = set()  # not yet delivered; dropped on shutdown when time runs out
@@ -112,7 +114,9 @@ def _deliver(alert: StockAlert) -> None:
     if settings.ALERT_EMAILS:
         try:
             send_mail(alert.subject(), alert.body(), settings.DEFAULT_FROM_EMAIL, settings.ALERT_EMAILS)
+            metrics.alert_delivered(channel="email", ok=True)
         except Exception:  # SMTP down: log, keep serving
+            metrics.alert_delivered(channel="email", ok=False)
             logger.exception("stock alert e-mail for %s failed", alert.camera_slug)
     if settings.ALERT_SNS_TOPIC_ARN:
         try:
@@ -123,5 +127,7 @@ def _deliver(alert: StockAlert) -> None:
                 MessageAttributes={"status": {"DataType": "String", "StringValue": alert.status},
                                    "camera": {"DataType": "String", "StringValue": alert.camera_slug}},
             )
+            metrics.alert_delivered(channel="sns", ok=True)
         except Exception:
+            metrics.alert_delivered(channel="sns", ok=False)
             logger.exception("stock alert SNS publish for %s failed", alert.camera_slug)

@@ -34,6 +34,7 @@ from detection.runtime import ModelUnavailable, detector_ready, get_detector
 from detection.services import StageTimer, frame_analyze, frame_record
 from devices.authentication import DeviceKeyAuthentication, IsCamera
 from devices.services import camera_mark_seen
+from inventory_monitor import metrics
 
 
 class PayloadTooLarge(APIException):
@@ -200,8 +201,16 @@ class FrameIngestView(APIView):
             return self._replay(exc.receipt, frame.fingerprint)
         except IdempotencyKeyReused as exc:
             raise IdempotencyConflict(str(exc)) from exc
+        metrics.frame_timed(stages=timer.stages, inference_ms=result.inference_ms)
         return Response(self._answer(camera, event), status=status.HTTP_201_CREATED,
                         headers={"Server-Timing": timer.header()})
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        # Every answer, errors included: the camera is known once authentication ran and succeeded.
+        principal = getattr(request, "_user", None)
+        metrics.frame_answered(camera=getattr(getattr(principal, "camera", None), "slug", ""),
+                               code=response.status_code)
+        return super().finalize_response(request, response, *args, **kwargs)
 
     def check_throttles(self, request) -> None:
         # A retry of a stored frame is answered from its receipt (no model run, nothing stored): it is

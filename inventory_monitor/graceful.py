@@ -30,6 +30,7 @@ import threading
 import time
 import weakref
 
+from inventory_monitor import metrics
 from inventory_monitor.request_gate import IN_FLIGHT
 
 logger = logging.getLogger(__name__)
@@ -124,6 +125,7 @@ async def _drain(server, started: float, deadline: float) -> None:
     unsent = await flush_pending(timeout=max(0.0, flushed_by - time.monotonic()))
     loop = asyncio.get_running_loop()
     dropped = await loop.run_in_executor(None, alerts_drain, max(0.0, flushed_by - time.monotonic()))
+    metrics.process_exiting()  # its WebSocket count leaves the shared metrics with it
     log = logger.warning if cut_off or unsent or dropped else logger.info
     log("drained in %.2f s: %d requests still running at the deadline, %d dashboard updates unsent, "
         "%d alerts dropped", time.monotonic() - started, cut_off, unsent, dropped)

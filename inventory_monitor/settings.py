@@ -7,6 +7,7 @@ listed in `.env.example` and in the README's configuration table.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tempfile
 from datetime import timedelta
@@ -283,6 +284,23 @@ CAMERA_FAULT_FROZEN_FRAMES = envint("CAMERA_FAULT_FROZEN_FRAMES", 5)  # identica
 # On SIGTERM/SIGINT a worker stops accepting, lets in-flight requests finish for at most this many
 # seconds, then exits (inventory_monitor/graceful.py). Keep ECS stopTimeout above it (terraform).
 SHUTDOWN_DRAIN_S = envint("SHUTDOWN_DRAIN_S", 20)
+
+# --- Metrics (Prometheus, /metrics) ---------------------------------------------------------
+METRICS_ENABLED = envbool("METRICS_ENABLED", True)
+# Scrapers from these networks get /metrics as they are; any other address needs METRICS_TOKEN
+# (Authorization: Bearer ...). The connection's own address counts, never X-Forwarded-For.
+METRICS_ALLOW_FROM = envlist("METRICS_ALLOW_FROM", "127.0.0.0/8,::1")
+try:
+    for _cidr in METRICS_ALLOW_FROM:
+        ipaddress.ip_network(_cidr, strict=False)
+except ValueError as exc:
+    raise ImproperlyConfigured(f"METRICS_ALLOW_FROM must be comma-separated addresses or networks: {exc}") from None
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+# Several workers on one host: a directory they share (emptied before they start) so that any of them
+# answers for all. prometheus-client reads it from the environment itself; it is only checked here.
+PROMETHEUS_MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+if PROMETHEUS_MULTIPROC_DIR and not Path(PROMETHEUS_MULTIPROC_DIR).is_dir():
+    raise ImproperlyConfigured(f"PROMETHEUS_MULTIPROC_DIR={PROMETHEUS_MULTIPROC_DIR} is not a directory")
 
 # --- Low-stock alerts (entering/leaving CRITICAL) ------------------------------------------
 ALERT_EMAILS = envlist("ALERT_EMAILS", "")

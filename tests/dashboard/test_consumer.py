@@ -142,3 +142,21 @@ async def test_the_activity_filter_is_per_connection(viewer, camera_with_key, re
     html = await communicator.receive_from(timeout=5)
     assert 'data-camera-filter="dock-1"' in html and 'data-camera="dock-1"' in html
     await communicator.disconnect()
+
+
+async def test_open_dashboards_are_counted_for_metrics_and_closed_ones_are_not(viewer, nobody, camera_with_key):
+    from inventory_monitor.metrics import WEBSOCKET_CLIENTS
+
+    await database_sync_to_async(camera_with_key)("dock-1")
+    before = WEBSOCKET_CLIENTS._value.get()
+    first, _ = await connect(viewer)
+    second, _ = await connect(viewer)
+    refused, _ = await connect(nobody)  # closed with 4403: never a client
+    await first.receive_from(timeout=5)
+    await second.receive_from(timeout=5)
+    assert WEBSOCKET_CLIENTS._value.get() == before + 2
+    await first.disconnect()
+    await refused.disconnect()
+    assert WEBSOCKET_CLIENTS._value.get() == before + 1
+    await second.disconnect()
+    assert WEBSOCKET_CLIENTS._value.get() == before

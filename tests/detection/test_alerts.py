@@ -12,6 +12,7 @@ from aiosmtpd.controller import Controller
 from detection.alerts import alert_needed
 from detection.detector import Detection, DetectionResult
 from detection.services import frame_record, stock_thresholds_update
+from inventory_monitor.metrics import ALERTS
 
 
 def result(count: int) -> DetectionResult:
@@ -69,7 +70,9 @@ def test_entering_and_leaving_critical_emails_the_managers(smtp_server, settings
                                                            django_capture_on_commit_callbacks):
     settings.ALERT_EMAILS = ["manager@example.com", "night-shift@example.com"]
     camera, _ = camera_with_key()  # critical 3, target 15, window 1
+    sent_before = ALERTS.labels("email", "sent")._value.get()
     sent(camera, [10, 2, 1, 12, 20], django_capture_on_commit_callbacks)
+    assert ALERTS.labels("email", "sent")._value.get() == sent_before + 2
     subjects = [m.content.decode().split("Subject: ", 1)[1].split("\n", 1)[0].strip() for m in smtp_server.messages]
     assert subjects == ["[Inventory] Dock 1: stock CRITICAL (2 left)", "[Inventory] Dock 1: stock recovered (WARNING)"]
     assert smtp_server.messages[0].rcpt_tos == ["manager@example.com", "night-shift@example.com"]
@@ -95,8 +98,10 @@ def test_a_dead_mail_server_does_not_lose_the_frame(settings, camera_with_key, d
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()  # nothing listens there
     settings.ALERT_EMAILS = ["manager@example.com"]
     camera, _ = camera_with_key()
+    failed_before = ALERTS.labels("email", "failed")._value.get()
     sent(camera, [1], django_capture_on_commit_callbacks)
     assert camera.events.get().status == "CRITICAL"
+    assert ALERTS.labels("email", "failed")._value.get() == failed_before + 1  # /metrics tells the operator
 
 
 @pytest.fixture

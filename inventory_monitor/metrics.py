@@ -1,0 +1,203 @@
+"""Prometheus metrics: what a worker counts while it serves, and the `/metrics` page that shows them.
+
+Two kinds of numbers:
+- counted in the process as things happen (frames answered, stage times, alerts, WebSocket clients):
+  prometheus-client metrics. With several Daphne workers on one host, each worker writes its values
+  to files in PROMETHEUS_MULTIPROC_DIR (an environment variable prometheus-client reads when it is
+  first imported) and whichever worker is scraped adds them all up; with one worker per container
+  (ECS) each container is scraped on its own and the directory is not needed.
+- read from the database when scraped (camera status and last-seen age): the database is what every
+  worker agrees on, so any worker answers the same.
+
+Nothing here blocks: recording is an in-memory (or mmap) increment. METRICS_ENABLED=0 turns both the
+recording and the page off.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import logging
+import os
+import secrets
+from collections.abc import Iterable, Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+logger = logging.getLogger(__name__)
+
+STAGE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5)
+STATUSES = ("WAITING", "CRITICAL", "WARNING", "FULL", "OFFLINE", "FAULT")
+UNAUTHENTICATED = "unauthenticated"
+
+# Registered on a private registry, not the library's global one: the page builds its own view of
+# them (per process, or summed over the multiprocess directory), so nothing is exported twice.
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+FRAMES = Counter(
+    "inventory_frames", "Frames posted to /api/v1/frames/, by camera and HTTP answer code.",
+    ["camera", "code"], registry=REGISTRY,
+)
+STAGE_SECONDS = Histogram(
+    "inventory_ingest_stage_seconds",
+    "Time a stored frame spent in each ingest stage (wait for a detector slot, decode, check, detect, persist).",
+    ["stage"], buckets=STAGE_BUCKETS, registry=REGISTRY,
+)
+INFERENCE_SECONDS = Histogram(
+    "inventory_detector_inference_seconds", "Model run time per frame as the detector reports it (all tiles).",
+    buckets=STAGE_BUCKETS, registry=REGISTRY,
+)
+ALERTS = Counter(
+    "inventory_alerts", "Alert deliveries by channel (email, sns, webhook) and outcome (sent, failed).",
+    ["channel", "outcome"], registry=REGISTRY,
+)
+# livesum: the workers' open sockets added up, each dead worker's share dropped (mark_process_dead).
+WEBSOCKET_CLIENTS = Gauge(
+    "inventory_websocket_clients", "Dashboards connected over the WebSocket now.",
+    registry=REGISTRY, multiprocess_mode="livesum",
+)
+
+
+def enabled() -> bool:
+    from django.conf import settings
+
+    return settings.METRICS_ENABLED
+
+
+def frame_answered(*, camera: str, code: int) -> None:
+    if enabled():
+        FRAMES.labels(camera or UNAUTHENTICATED, str(code)).inc()
+
+
+def frame_timed(*, stages: dict[str, float], inference_ms: float) -> None:
+    """Stage times in milliseconds (the StageTimer's) of one stored frame."""
+    if not enabled():
+        return
+    for stage, ms in stages.items():
+        STAGE_SECONDS.labels(stage).observe(ms / 1000)
+    INFERENCE_SECONDS.observe(inference_ms / 1000)
+
+
+def alert_delivered(*, channel: str, ok: bool) -> None:
+    if enabled():
+        ALERTS.labels(channel, "sent" if ok else "failed").inc()
+
+
+def websocket_opened() -> None:
+    if enabled():
+        WEBSOCKET_CLIENTS.inc()
+
+
+def websocket_closed() -> None:
+    if enabled():
+        WEBSOCKET_CLIENTS.dec()
+
+
+def process_exiting() -> None:
+    """A worker leaving: drop its live gauges from the shared directory (no-op with one process)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        try:
+            multiprocess.mark_process_dead(os.getpid())
+        except Exception:  # a missing file must not stop the shutdown
+            logger.debug("mark_process_dead failed", exc_info=True)
+
+
+class DatabaseCollector:
+    """Camera status and last-seen age, and the served model, read when Prometheus scrapes."""
+
+    def collect(self) -> Iterator:
+        from django.utils import timezone
+
+        from detection.selectors import camera_cards
+
+        now = timezone.now()
+        status = GaugeMetricFamily("inventory_camera_status", "1 for the status each active camera shows now.",
+                                   labels=["camera", "status"])
+        age = GaugeMetricFamily("inventory_camera_last_seen_age_seconds",
+                                "Seconds since the camera's last frame or heartbeat (absent if never seen).",
+                                labels=["camera"])
+        for card in camera_cards(now=now):
+            for name in STATUSES:
+                status.add_metric([card.slug, name], 1.0 if card.status == name else 0.0)
+            if card.camera.last_seen_at is not None:
+                age.add_metric([card.slug], (now - card.camera.last_seen_at).total_seconds())
+        yield status
+        yield age
+        yield from _model_info()
+
+
+def _model_info() -> Iterable:
+    from django.conf import settings
+
+    from detection.runtime import ModelUnavailable, get_detector
+
+    info = InfoMetricFamily("inventory_model", "The detection model this worker serves.")
+    try:
+        detector = get_detector()
+    except ModelUnavailable:
+        return []
+    info.add_metric([], {"name": detector.model_name, "version": str(detector.version),
+                         "file": settings.MODEL_PATH.name, "input_size": str(detector.input_size)})
+    return [info]
+
+
+def exposition() -> tuple[bytes, str]:
+    """The page's body and content type: this process's metrics, or every worker's when shared."""
+    registry = CollectorRegistry()
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry.register(_Forward(REGISTRY))
+    registry.register(DatabaseCollector())
+    return generate_latest(registry), CONTENT_TYPE_LATEST
+
+
+class _Forward:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+
+    def collect(self) -> Iterator:
+        return self.registry.collect()
+
+
+def scrape_allowed(*, remote_addr: str, authorization: str) -> bool:
+    """Loopback (or METRICS_ALLOW_FROM) by address; anyone else only with METRICS_TOKEN as a bearer token.
+
+    The address is the connection's own (REMOTE_ADDR), never X-Forwarded-For: a header is whatever
+    the client says it is, so behind a load balancer a scraper needs the token.
+    """
+    from django.conf import settings
+
+    try:
+        address = ipaddress.ip_address(remote_addr)
+    except ValueError:
+        address = None
+    if address is not None and any(address in network for network in _networks(tuple(settings.METRICS_ALLOW_FROM))):
+        return True
+    token = settings.METRICS_TOKEN
+    scheme, _, given = authorization.partition(" ")
+    return bool(token) and scheme.lower() == "bearer" and secrets.compare_digest(given.strip().encode(), token.encode())
+
+
+@functools.cache
+def _networks(cidrs: tuple[str, ...]) -> list:
+    return [ipaddress.ip_network(cidr, strict=False) for cidr in cidrs]
+
+
+def metrics_view(request):
+    from django.http import Http404, HttpResponse, JsonResponse
+
+    if not enabled():
+        raise Http404
+    if not scrape_allowed(remote_addr=request.META.get("REMOTE_ADDR", ""),
+                          authorization=request.headers.get("Authorization", "")):
+        return JsonResponse({"detail": "Metrics are served to allowed addresses or with the metrics token."},
+                            status=403)
+    body, content_type = exposition()
+    return HttpResponse(body, content_type=content_type)
