@@ -152,7 +152,7 @@ def analyze_upload(data: bytes, *, timer: StageTimer | None = None, conf: float 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
     description="Optional, one per frame (e.g. a UUID), the same on every retry of that frame: a frame sent "
-    "again with a key already stored (within INGEST_IDEMPOTENCY_WINDOW_S, default 24 h) gets the first 201 "
+    "again with a key already stored (within INGEST_IDEMPOTENCY_WINDOW_S, default 1 h) gets the first 201 "
     "back, with `Idempotent-Replayed: true`, and is not stored again. 1-255 visible ASCII characters.",
 )
 

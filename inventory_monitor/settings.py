@@ -265,7 +265,9 @@ INGEST_RATE_FRAMES = envint("INGEST_RATE_FRAMES", 120)
 INGEST_RATE_WINDOW_S = envint("INGEST_RATE_WINDOW_S", 60)
 # A frame sent again with the same Idempotency-Key within this many seconds gets its first 201 back
 # and is not stored again (receipts live in the database, so every worker knows them).
-INGEST_IDEMPOTENCY_WINDOW_S = envint("INGEST_IDEMPOTENCY_WINDOW_S", 24 * 3600)
+# 1 h: retries after a cut connection or a restart come within minutes; at one keyed frame a second a
+# camera keeps ~1.5 MB of receipts (420 bytes each), against ~36 MB with a 24 h window.
+INGEST_IDEMPOTENCY_WINDOW_S = envint("INGEST_IDEMPOTENCY_WINDOW_S", 3600)
 
 # --- Stock defaults for new cameras ----------------------------------------------------------
 ACTIVITY_LOG_SIZE = 20
@@ -314,3 +316,10 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT_S", 10)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "inventory-monitor@localhost")
+# The outbox (detection/alerts/outbox.py): each worker's sender looks for due alerts this often (and
+# at once after each commit); 0: no sender in this process (then `manage.py send_alerts` from cron).
+ALERT_SENDER_INTERVAL_S = envint("ALERT_SENDER_INTERVAL_S", 10)
+ALERT_MAX_ATTEMPTS = envint("ALERT_MAX_ATTEMPTS", 10)  # then FAILED, with the last error
+ALERT_RETRY_BASE_S = envint("ALERT_RETRY_BASE_S", 30)  # first retry after this, doubling, at most an hour
+# Stock alerts for one camera and channel: at most one per this many seconds (0: off); see outbox.py.
+ALERT_COOLDOWN_S = envint("ALERT_COOLDOWN_S", 300)
