@@ -11,4 +11,5 @@ urlpatterns = [
     path("partials/activity/", views.activity_partial, name="activity"),
     path("cameras/<slug:slug>/thresholds/", views.thresholds, name="thresholds"),
     path("inspector/", views.inspector, name="inspector"),
+    path("alerts/", views.alert_log, name="alerts"),
 ]

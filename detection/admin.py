@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from detection.models import DetectionEvent, StockState
+from detection.models import AlertDelivery, DetectionEvent, StockState
 from detection.services import stock_thresholds_update
 
 
@@ -36,6 +36,27 @@ class DetectionEventAdmin(admin.ModelAdmin):
                     "captured_at")
     list_filter = ("camera", "status", ("created_at", admin.DateFieldListFilter))
     search_fields = ("camera__name", "camera__slug")
+    date_hierarchy = "created_at"
+    list_select_related = ("camera",)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(AlertDelivery)
+class AlertDeliveryAdmin(admin.ModelAdmin):
+    """The outbox, read-only: what was sent, to whom, and how it went. Rows are written by ingest."""
+
+    list_display = ("id", "created_at", "camera", "previous_status", "status", "smoothed_count", "channel",
+                    "recipients", "state", "attempts", "sent_at", "last_error")
+    list_filter = ("state", "channel", "kind", "camera", ("created_at", admin.DateFieldListFilter))
+    search_fields = ("camera__name", "camera__slug", "recipients", "last_error")
     date_hierarchy = "created_at"
     list_select_related = ("camera",)
 

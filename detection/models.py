@@ -133,3 +133,7 @@ class FrameReceipt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.camera} {self.key}"
+
+
+# The alert outbox lives in its own sub-package (detection/alerts/); imported here so Django finds it.
+from detection.alerts.models import AlertDelivery  # noqa: E402,F401

@@ -185,3 +185,13 @@ __all__ = [
     "camera_choices",
     "system_summary",
 ]
+
+
+def alert_log(*, camera_slug: str | None = None, limit: int = 100) -> list:
+    """The outbox, newest first: every alert with its channel, recipients and how its delivery went."""
+    from detection.alerts.models import AlertDelivery
+
+    alerts = AlertDelivery.objects.select_related("camera")
+    if camera_slug:
+        alerts = alerts.filter(camera__slug=camera_slug)
+    return list(alerts.order_by("-id")[:limit])

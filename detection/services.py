@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import Subquery
 from django.utils import timezone
 
-from detection.alerts import StockAlert, alert_needed, stock_alert_send
+from detection.alerts import StockAlert, alert_needed, alerts_enqueue
 from detection.detector import DecodedImage, DetectionResult, assess_image, decode_image
 from detection.detector.tiling import detect_tiled
 from detection.faults import frame_verdict
@@ -153,8 +153,8 @@ def frame_record(
         camera.last_seen_at = now
         transaction.on_commit(lambda: _broadcast(camera_id=camera.pk, event_id=event.pk))
         state.fault = verdict.fault
-        _fault_alert_on_commit(camera, state, previous_fault)
-        _alert_on_commit(camera, state, previous_status)
+        _fault_alert(camera, state, previous_fault, now)
+        _stock_alert(camera, state, previous_status, now)
     return event
 
 
@@ -177,7 +177,7 @@ def stock_thresholds_update(
             state.count_status = state.status_for(state.smoothed_count)
         state.save()
         transaction.on_commit(lambda: _broadcast(camera_id=camera.pk, event_id=None))
-        _alert_on_commit(camera, state, previous_status)
+        _stock_alert(camera, state, previous_status, timezone.now())
     return state
 
 
@@ -189,7 +189,7 @@ def _alert(camera: Camera, state: StockState, previous_status: str, status: str,
     )
 
 
-def _fault_alert_on_commit(camera: Camera, state: StockState, previous_fault: str) -> None:
+def _fault_alert(camera: Camera, state: StockState, previous_fault: str, now: datetime) -> None:
     """Once when a camera's frames stop being countable, once when they are again."""
     if bool(previous_fault) == bool(state.fault):
         return
@@ -197,13 +197,12 @@ def _fault_alert_on_commit(camera: Camera, state: StockState, previous_fault: st
         alert = _alert(camera, state, state.count_status, Status.FAULT, reason=state.fault)
     else:
         alert = _alert(camera, state, Status.FAULT, state.count_status, reason=previous_fault)
-    transaction.on_commit(lambda: stock_alert_send(alert))
+    alerts_enqueue(camera=camera, alert=alert, now=now)  # in this transaction: committed with the change
 
 
-def _alert_on_commit(camera: Camera, state: StockState, previous_status: str) -> None:
+def _stock_alert(camera: Camera, state: StockState, previous_status: str, now: datetime) -> None:
     if alert_needed(previous_status, state.count_status):
-        alert = _alert(camera, state, previous_status, state.count_status)
-        transaction.on_commit(lambda: stock_alert_send(alert))
+        alerts_enqueue(camera=camera, alert=_alert(camera, state, previous_status, state.count_status), now=now)
 
 
 def cameras_check_offline(*, now: datetime | None = None) -> list[StockAlert]:
@@ -222,22 +221,28 @@ def cameras_check_offline(*, now: datetime | None = None) -> list[StockAlert]:
         camera = state.camera
         offline = camera.is_offline(now)
         if offline and state.offline_alerted_at is None:
-            claimed = StockState.objects.filter(pk=state.pk, offline_alerted_at__isnull=True).update(
-                offline_alerted_at=now
-            )
             alert = _alert(camera, state, state.count_status, Status.OFFLINE)
+            claimed = _offline_claim(state, alert, alerted_at=now, now=now)
         elif not offline and state.offline_alerted_at is not None:
-            claimed = StockState.objects.filter(pk=state.pk, offline_alerted_at__isnull=False).update(
-                offline_alerted_at=None
-            )
             alert = _alert(camera, state, Status.OFFLINE, state.count_status)
+            claimed = _offline_claim(state, alert, alerted_at=None, now=now)
         else:
             continue
         if claimed:
             alerts.append(alert)
-            stock_alert_send(alert)
             _broadcast(camera_id=camera.pk, event_id=None)
     return alerts
+
+
+def _offline_claim(state: StockState, alert: StockAlert, *, alerted_at: datetime | None, now: datetime) -> bool:
+    """The caller whose UPDATE flips offline_alerted_at writes the alert, in the same transaction."""
+    with transaction.atomic():
+        claimed = StockState.objects.filter(pk=state.pk, offline_alerted_at__isnull=alerted_at is not None).update(
+            offline_alerted_at=alerted_at
+        )
+        if claimed:
+            alerts_enqueue(camera=state.camera, alert=alert, now=now)
+    return bool(claimed)
 
 
 def _broadcast(*, camera_id: int, event_id: int | None) -> None:

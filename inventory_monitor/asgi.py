@@ -36,6 +36,11 @@ from detection.watch import start_offline_watch  # noqa: E402
 
 start_offline_watch(settings.OFFLINE_CHECK_INTERVAL_S)
 
+from detection.alerts import start_alert_sender  # noqa: E402
+
+# Sends the outbox's alerts, starting with whatever was pending when the last worker stopped or died.
+start_alert_sender(settings.ALERT_SENDER_INTERVAL_S)
+
 application = ProtocolTypeRouter(
     {
         # Static files (a few CSS/JS files) served by Django's ASGI static handler in every mode:

@@ -12,8 +12,9 @@ kept the process alive until SIGKILL. Instead, on the first signal the worker
 2. stops its background work (the offline watch);
 3. lets the requests it has accepted (headers read) finish, until TEARDOWN_RESERVE_S before the end
    of SHUTDOWN_DRAIN_S; their answers carry Connection: close;
-4. sends the dashboard updates still queued and delivers queued alerts in half of what is left,
-   dropping the rest with a log line;
+4. sends the dashboard updates still queued and stops its alert sender (a send under way may
+   finish in half of what is left; alerts not yet sent stay in the database's outbox, and the next
+   worker to start, or any other one running, sends them);
 5. cancels whatever still runs, and exits with status 0, within SHUTDOWN_DRAIN_S.
 
 A watchdog ends the process (status 1) FORCE_EXIT_GRACE_S after the drain time if something still
@@ -124,11 +125,12 @@ async def _drain(server, started: float, deadline: float) -> None:
     flushed_by = deadline - reserve / 2
     unsent = await flush_pending(timeout=max(0.0, flushed_by - time.monotonic()))
     loop = asyncio.get_running_loop()
-    dropped = await loop.run_in_executor(None, alerts_drain, max(0.0, flushed_by - time.monotonic()))
+    pending = await loop.run_in_executor(None, alerts_drain, max(0.0, flushed_by - time.monotonic()))
     metrics.process_exiting()  # its WebSocket count leaves the shared metrics with it
-    log = logger.warning if cut_off or unsent or dropped else logger.info
+    log = logger.warning if cut_off or unsent else logger.info
     log("drained in %.2f s: %d requests still running at the deadline, %d dashboard updates unsent, "
-        "%d alerts dropped", time.monotonic() - started, cut_off, unsent, dropped)
+        "%d alerts pending in the database for the next worker", time.monotonic() - started, cut_off, unsent,
+        pending)
 
 
 def _cancel_leftovers(server):

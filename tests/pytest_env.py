@@ -8,3 +8,5 @@ os.environ.setdefault("DEBUG", "1")
 os.environ.setdefault("DETECTOR_PRELOAD", "0")
 # No background offline watch in the test process (tests call cameras_check_offline directly).
 os.environ.setdefault("OFFLINE_CHECK_INTERVAL_S", "0")
+# No background alert sender either: tests deliver the outbox with flush_alerts() or start one themselves.
+os.environ.setdefault("ALERT_SENDER_INTERVAL_S", "0")

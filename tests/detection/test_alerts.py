@@ -9,7 +9,7 @@ import boto3
 import pytest
 from aiosmtpd.controller import Controller
 
-from detection.alerts import alert_needed
+from detection.alerts import alert_needed, flush_alerts
 from detection.detector import Detection, DetectionResult
 from detection.services import frame_record, stock_thresholds_update
 from inventory_monitor.metrics import ALERTS
@@ -46,13 +46,11 @@ def smtp_server(settings):
 
 
 def sent(camera, counts, capture) -> None:
-    """Record frames, run their on-commit hooks, and wait until the background sender is idle."""
-    from detection.alerts import _sender
-
+    """Record frames, then deliver the outbox as a worker's sender would (none runs in tests)."""
     for n in counts:
         with capture(execute=True):
             frame_record(camera=camera, result=result(n))
-    _sender.submit(lambda: None).result(timeout=20)  # one worker: everything queued before is done
+    flush_alerts()
 
 
 @pytest.mark.parametrize(
@@ -69,6 +67,7 @@ def test_only_critical_transitions_alert(previous, status, expected):
 def test_entering_and_leaving_critical_emails_the_managers(smtp_server, settings, camera_with_key,
                                                            django_capture_on_commit_callbacks):
     settings.ALERT_EMAILS = ["manager@example.com", "night-shift@example.com"]
+    settings.ALERT_COOLDOWN_S = 0  # the cooldown has its own tests (test_outbox.py)
     camera, _ = camera_with_key()  # critical 3, target 15, window 1
     sent_before = ALERTS.labels("email", "sent")._value.get()
     sent(camera, [10, 2, 1, 12, 20], django_capture_on_commit_callbacks)
@@ -140,7 +139,6 @@ def test_critical_stock_is_published_to_the_sns_topic(moto_sns, camera_with_key,
 @pytest.mark.django_db
 def test_a_camera_fault_alerts_once_then_its_end_once_and_never_as_low_stock(smtp_server, settings, camera_with_key,
                                                                               django_capture_on_commit_callbacks):
-    from detection.alerts import _sender
     from detection.detector import ImageHealth
 
     settings.ALERT_EMAILS = ["manager@example.com"]
@@ -157,7 +155,7 @@ def test_a_camera_fault_alerts_once_then_its_end_once_and_never_as_low_stock(smt
     for seen in frames:
         with django_capture_on_commit_callbacks(execute=True):
             frame_record(camera=camera, result=seen)
-    _sender.submit(lambda: None).result(timeout=20)
+    flush_alerts()
     subjects = [m.content.decode().split("Subject: ", 1)[1].split("\n", 1)[0].strip() for m in smtp_server.messages]
     assert len(subjects) == 2, subjects
     assert subjects[0].startswith("[Inventory] Dock 1: camera FAULT (Image too dark")

@@ -112,8 +112,14 @@ class DashboardSocket(threading.Thread):
 def test_it_finishes_in_flight_frames_and_exits_0_within_the_drain_time_on_sigterm(tmp_path) -> None:
     slugs = [f"drain-{i}" for i in range(CAMERAS)]
     keys = prepare_database(tmp_path / "db.sqlite3", slugs)
+    # The alert sender runs too (to a mail server that is down, so it keeps retrying): it must stop in time.
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        dead_smtp_port = unused.getsockname()[1]
     server = Daphne(tmp_path / "db.sqlite3", tmp_path / "daphne.log",
-                    extra_env={"SHUTDOWN_DRAIN_S": str(DRAIN_S)}).start()
+                    extra_env={"SHUTDOWN_DRAIN_S": str(DRAIN_S), "ALERT_SENDER_INTERVAL_S": "1",
+                               "ALERT_EMAILS": "ops@example.com", "EMAIL_HOST": "127.0.0.1",
+                               "EMAIL_PORT": str(dead_smtp_port), "LOG_LEVEL": "INFO"}).start()
     process = server.process
     stop = threading.Event()
     outcomes: list[Outcome] = []
@@ -148,6 +154,7 @@ def test_it_finishes_in_flight_frames_and_exits_0_within_the_drain_time_on_sigte
     log = (tmp_path / "daphne.log").read_text(errors="replace")
     assert code == 0, log[-3000:]
     assert exited_after < DRAIN_S, f"exited {exited_after:.1f} s after SIGTERM; drain time is {DRAIN_S} s"
+    assert "alerts pending in the database for the next worker" in log  # the sender was stopped, not lost
 
     # The open dashboard was told to go away (1001: it reconnects) after the signal, not dropped.
     assert dashboard.messages > 1  # the snapshot, then live updates

@@ -14,7 +14,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         alerts = cameras_check_offline()
-        flush_alerts()
+        flush_alerts()  # and whatever else is due in the outbox
         for alert in alerts:
             self.stdout.write(f"{alert.camera_slug}: {alert.previous_status} -> {alert.status}")
         self.stdout.write(f"{len(alerts)} alert(s) sent.")

@@ -1,0 +1,200 @@
+"""The alert outbox: alerts are rows written with the change that caused them, and delivered after.
+
+- `alerts_enqueue` runs inside the caller's transaction: one AlertDelivery row per configured channel.
+  A crash after the commit loses nothing; a rollback sends nothing.
+- A sender thread per worker (`start_alert_sender`) is woken after each commit and also looks every
+  ALERT_SENDER_INTERVAL_S seconds for rows that are due: new ones, retries, rows left by a worker that
+  stopped or died, and rows whose cooldown ended. So on start-up any worker picks up what was pending.
+- Several workers never send one row twice: a worker sends only a row it has claimed with one
+  conditional UPDATE (PENDING and due -> SENDING until now + CLAIM_S), which one worker wins on SQLite
+  and PostgreSQL alike. A worker killed between a send and its mark leaves the row SENDING; once the
+  claim expires another worker sends it again, which is the one case of a repeat, and every delivery
+  carries the row's id for the receiver to drop it.
+- A failed send is retried with exponential back-off (ALERT_RETRY_BASE_S doubling, at most an hour)
+  until ALERT_MAX_ATTEMPTS, then marked FAILED with the last error (admin, alert log, /metrics).
+- Cooldown (ALERT_COOLDOWN_S, stock alerts only): within it after an alert went out for a camera and
+  channel, a new stock alert waits for the cooldown's end, and replaces any older one still waiting;
+  if the camera is back where the last alert left it, nothing is sent at all. A flapping count sends
+  at most one alert per cooldown, and the last one sent always says where the stock is.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import close_old_connections, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from detection.alerts.channels import SENDERS
+from detection.alerts.messages import StockAlert
+from detection.alerts.models import AlertDelivery
+from devices.models import Camera
+from inventory_monitor import metrics
+
+logger = logging.getLogger(__name__)
+State = AlertDelivery.State
+# How long a claimed row is one worker's: longer than any one send can take (SMTP/SNS/webhook
+# timeouts are seconds), short enough that a row left by a killed worker goes out soon after.
+CLAIM_S = 120
+MAX_BACKOFF_S = 3600
+
+_wake = threading.Event()
+_stop = threading.Event()
+_thread: threading.Thread | None = None
+
+
+def configured_channels() -> list[tuple[str, str]]:
+    """(channel, recipients) for every channel alerts go to now."""
+    channels = []
+    if settings.ALERT_EMAILS:
+        channels.append((AlertDelivery.Channel.EMAIL, ",".join(settings.ALERT_EMAILS)))
+    if settings.ALERT_SNS_TOPIC_ARN:
+        channels.append((AlertDelivery.Channel.SNS, settings.ALERT_SNS_TOPIC_ARN))
+    return channels
+
+
+def alerts_enqueue(*, camera: Camera, alert: StockAlert, now: datetime | None = None) -> list[AlertDelivery]:
+    """Write the alert's rows in the caller's transaction; the sender is woken once it commits."""
+    now = now or timezone.now()
+    rows = []
+    for channel, recipients in configured_channels():
+        row = AlertDelivery(
+            camera=camera, created_at=now, channel=channel, recipients=recipients[:1000], kind=alert.kind,
+            previous_status=alert.previous_status, status=alert.status, smoothed_count=alert.smoothed_count,
+            message=alert.as_dict(), next_attempt_at=now,
+        )
+        if alert.kind == "stock" and settings.ALERT_COOLDOWN_S > 0:
+            _cool_down(row, now)
+        row.save()
+        rows.append(row)
+    if rows:
+        transaction.on_commit(wake)
+    return rows
+
+
+def _cool_down(row: AlertDelivery, now: datetime) -> None:
+    cooldown = timedelta(seconds=settings.ALERT_COOLDOWN_S)
+    same = AlertDelivery.objects.filter(camera=row.camera, channel=row.channel, recipients=row.recipients,
+                                        kind="stock")
+    waiting = same.filter(state=State.PENDING, attempts=0)  # not tried yet: may still be replaced
+    last_out = same.exclude(state=State.SUPERSEDED).exclude(pk__in=waiting.values("pk")).order_by("-id").first()
+    if last_out is None or last_out.created_at <= now - cooldown:
+        return
+    row.next_attempt_at = last_out.created_at + cooldown
+    replaced = same.filter(pk__in=list(waiting.values_list("pk", flat=True)), state=State.PENDING,
+                           attempts=0).update(state=State.SUPERSEDED,
+                                              last_error="replaced by a newer alert within the cooldown")
+    if replaced and row.status == last_out.status:
+        row.state = State.SUPERSEDED
+        row.last_error = f"back to {row.status} within the cooldown: the last alert sent still holds"
+
+
+def wake() -> None:
+    _wake.set()
+
+
+def _due(now: datetime) -> Q:
+    return Q(state=State.PENDING, next_attempt_at__lte=now) | Q(state=State.SENDING, claimed_until__lt=now)
+
+
+def _claim(pk: int, now: datetime) -> bool:
+    """One conditional UPDATE: exactly one worker turns a due row into its own SENDING row."""
+    return AlertDelivery.objects.filter(_due(now), pk=pk).update(
+        state=State.SENDING, claimed_until=now + timedelta(seconds=CLAIM_S), attempts=F("attempts") + 1,
+    ) == 1
+
+
+def alerts_deliver_due(*, now: datetime | None = None, stop: threading.Event | None = None, limit: int = 100) -> int:
+    """Claim and send the rows that are due, oldest first; returns how many were tried."""
+    now = now or timezone.now()
+    due = AlertDelivery.objects.filter(_due(now)).order_by("id").values_list("pk", flat=True)[:limit]
+    tried = 0
+    for pk in list(due):
+        if stop is not None and stop.is_set():
+            break
+        if _claim(pk, now):
+            _send(pk, now)
+            tried += 1
+    return tried
+
+
+def _send(pk: int, now: datetime) -> None:
+    row = AlertDelivery.objects.get(pk=pk)
+    try:
+        SENDERS[row.channel](alert=StockAlert.from_dict(row.message), alert_id=row.pk, recipients=row.recipients)
+    except Exception as exc:  # whatever the channel raised: recorded on the row and retried
+        _failed(row, exc, now)
+        metrics.alert_delivered(channel=row.channel, ok=False)
+        return
+    AlertDelivery.objects.filter(pk=pk).update(state=State.SENT, sent_at=timezone.now(), claimed_until=None,
+                                               last_error="")
+    metrics.alert_delivered(channel=row.channel, ok=True)
+
+
+def _failed(row: AlertDelivery, exc: Exception, now: datetime) -> None:
+    error = f"{exc.__class__.__name__}: {exc}"[:2000]
+    if row.attempts >= settings.ALERT_MAX_ATTEMPTS:
+        logger.error("alert #%d by %s failed %d times, giving up: %s", row.pk, row.channel, row.attempts, error)
+        changes = {"state": State.FAILED}
+    else:
+        delay = min(settings.ALERT_RETRY_BASE_S * 2 ** (row.attempts - 1), MAX_BACKOFF_S)
+        logger.warning("alert #%d by %s failed (try %d), retrying in %s s: %s", row.pk, row.channel, row.attempts,
+                       delay, error)
+        changes = {"state": State.PENDING, "next_attempt_at": now + timedelta(seconds=delay)}
+    AlertDelivery.objects.filter(pk=row.pk).update(claimed_until=None, last_error=error, **changes)
+
+
+def flush_alerts() -> int:
+    """Send everything due now, in the calling thread (management commands, tests)."""
+    total = 0
+    while tried := alerts_deliver_due():
+        total += tried
+    return total
+
+
+def start_alert_sender(interval_s: int) -> bool:
+    """Start this worker's sender once; interval 0 disables it. Returns whether it started."""
+    global _thread
+    if interval_s <= 0 or _thread is not None:
+        return False
+    _stop.clear()
+    _thread = threading.Thread(target=_run, args=(interval_s,), name="alert-sender", daemon=True)
+    _thread.start()
+    return True
+
+
+def _run(interval_s: int) -> None:
+    while not _stop.is_set():
+        _wake.clear()
+        try:
+            while alerts_deliver_due(stop=_stop):
+                pass
+        except Exception:  # a database hiccup must not end the sender
+            logger.exception("alert sender failed; trying again in %s s", interval_s)
+        finally:
+            close_old_connections()
+        _wake.wait(interval_s)
+
+
+def alerts_drain(timeout: float) -> int:
+    """On shutdown: no new send starts; wait up to `timeout` for one under way. Returns how many
+    alerts are left pending, in the database, for whichever worker runs next."""
+    global _thread
+    _stop.set()
+    _wake.set()
+    thread, _thread = _thread, None
+    if thread is not None:
+        thread.join(timeout)
+        if thread.is_alive():
+            logger.warning("shutting down during an alert send; its row is sent again after its claim expires")
+    try:
+        return AlertDelivery.objects.filter(state__in=[State.PENDING, State.SENDING]).count()
+    except Exception:  # the database is gone too: nothing to report, nothing lost
+        logger.exception("could not count pending alerts")
+        return 0
+    finally:
+        close_old_connections()
