@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from detection.models import AlertDelivery, DetectionEvent, StockState
+from detection.models import AlertDelivery, AlertWebhook, DetectionEvent, StockState
 from detection.services import stock_thresholds_update
 
 
@@ -68,3 +68,12 @@ class AlertDeliveryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(AlertWebhook)
+class AlertWebhookAdmin(admin.ModelAdmin):
+    """Where alerts are POSTed. The URL is checked on save and again at every send (webhooks.py)."""
+
+    list_display = ("name", "url", "style", "on_stock", "on_offline", "on_fault", "is_active")
+    list_filter = ("style", "is_active")
+    search_fields = ("name", "url")

@@ -136,4 +136,4 @@ class FrameReceipt(models.Model):
 
 
 # The alert outbox lives in its own sub-package (detection/alerts/); imported here so Django finds it.
-from detection.alerts.models import AlertDelivery  # noqa: E402,F401
+from detection.alerts.models import AlertDelivery, AlertWebhook  # noqa: E402,F401

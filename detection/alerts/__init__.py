@@ -1,6 +1,7 @@
-"""Alerts for people who are not looking at the dashboard: e-mail (SMTP) and/or an AWS SNS topic,
+"""Alerts for people who are not looking at the dashboard: e-mail (SMTP), an AWS SNS topic, webhooks,
 delivered through an outbox in the database (outbox.py) so that none is lost to a crash or a
-restart. What an alert says is in messages.py, how each channel sends it in channels.py."""
+restart. What an alert says is in messages.py, how each channel sends it in channels.py (and
+webhooks.py)."""
 
 from detection.alerts.messages import StockAlert, alert_needed
 from detection.alerts.outbox import (

@@ -34,4 +34,13 @@ def sns_send(*, alert: StockAlert, alert_id: int, recipients: str) -> None:
     )
 
 
+def webhook_send(*, alert: StockAlert, alert_id: int, webhook) -> None:
+    from detection.alerts.webhooks import payload, webhook_post
+
+    if webhook is None:
+        raise RuntimeError("the webhook was deleted after this alert was written")
+    webhook_post(url=webhook.url, body=payload(alert=alert, alert_id=alert_id, style=webhook.style),
+                 alert_id=alert_id, secret=webhook.secret)
+
+
 SENDERS = {"email": email_send, "sns": sns_send}

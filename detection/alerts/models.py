@@ -2,9 +2,47 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from devices.models import Camera
+
+
+class AlertWebhook(models.Model):
+    """A URL that alerts are POSTed to (a chat tool's incoming webhook, a ticketing system, a script)."""
+
+    class Style(models.TextChoices):
+        JSON = "json", "JSON (the alert's fields)"
+        TEXT = "text", "Text for Slack, Mattermost or Microsoft Teams ({\"text\": ...})"
+
+    name = models.CharField(max_length=100)
+    url = models.URLField(max_length=500, help_text="http:// or https:// only. Link-local and cloud metadata "
+                          "addresses are refused unless the server sets WEBHOOK_ALLOW_LINK_LOCAL=1.")
+    secret = models.CharField(max_length=200, blank=True, help_text="Signs each request: X-Inventory-Signature: "
+                              "sha256=HMAC-SHA256(secret, X-Inventory-Timestamp + '.' + body).")
+    style = models.CharField(max_length=10, choices=Style.choices, default=Style.JSON)
+    on_stock = models.BooleanField("stock alerts", default=True, help_text="Entering or leaving CRITICAL.")
+    on_offline = models.BooleanField("offline alerts", default=True, help_text="Camera OFFLINE and back.")
+    on_fault = models.BooleanField("fault alerts", default=True, help_text="Camera FAULT and working again.")
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        verbose_name = "alert webhook"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from detection.alerts.webhooks import url_validate
+
+        if self.url:
+            try:
+                url_validate(self.url)
+            except ValidationError as exc:
+                raise ValidationError({"url": exc.messages}) from None
+
+    def wants(self, kind: str) -> bool:
+        return {"stock": self.on_stock, "offline": self.on_offline, "fault": self.on_fault}.get(kind, False)
 
 
 class AlertDelivery(models.Model):
@@ -30,6 +68,7 @@ class AlertDelivery(models.Model):
     created_at = models.DateTimeField(db_index=True)
     channel = models.CharField(max_length=10, choices=Channel.choices)
     recipients = models.CharField(max_length=1000, help_text="The addresses, SNS topic or webhook URL it went to.")
+    webhook = models.ForeignKey(AlertWebhook, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts")
     kind = models.CharField(max_length=10, help_text="stock, offline or fault")
     previous_status = models.CharField(max_length=10)
     status = models.CharField(max_length=10)

@@ -29,9 +29,9 @@ from django.db import close_old_connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from detection.alerts.channels import SENDERS
+from detection.alerts.channels import SENDERS, webhook_send
 from detection.alerts.messages import StockAlert
-from detection.alerts.models import AlertDelivery
+from detection.alerts.models import AlertDelivery, AlertWebhook
 from devices.models import Camera
 from inventory_monitor import metrics
 
@@ -47,13 +47,16 @@ _stop = threading.Event()
 _thread: threading.Thread | None = None
 
 
-def configured_channels() -> list[tuple[str, str]]:
-    """(channel, recipients) for every channel alerts go to now."""
-    channels = []
+def configured_channels(kind: str) -> list[tuple[str, str, AlertWebhook | None]]:
+    """(channel, recipients, webhook) for every channel an alert of this kind goes to now."""
+    channels: list[tuple[str, str, AlertWebhook | None]] = []
     if settings.ALERT_EMAILS:
-        channels.append((AlertDelivery.Channel.EMAIL, ",".join(settings.ALERT_EMAILS)))
+        channels.append((AlertDelivery.Channel.EMAIL, ",".join(settings.ALERT_EMAILS), None))
     if settings.ALERT_SNS_TOPIC_ARN:
-        channels.append((AlertDelivery.Channel.SNS, settings.ALERT_SNS_TOPIC_ARN))
+        channels.append((AlertDelivery.Channel.SNS, settings.ALERT_SNS_TOPIC_ARN, None))
+    for webhook in AlertWebhook.objects.filter(is_active=True).order_by("id"):
+        if webhook.wants(kind):
+            channels.append((AlertDelivery.Channel.WEBHOOK, webhook.url, webhook))
     return channels
 
 
@@ -61,9 +64,10 @@ def alerts_enqueue(*, camera: Camera, alert: StockAlert, now: datetime | None = 
     """Write the alert's rows in the caller's transaction; the sender is woken once it commits."""
     now = now or timezone.now()
     rows = []
-    for channel, recipients in configured_channels():
+    for channel, recipients, webhook in configured_channels(alert.kind):
         row = AlertDelivery(
-            camera=camera, created_at=now, channel=channel, recipients=recipients[:1000], kind=alert.kind,
+            camera=camera, created_at=now, channel=channel, recipients=recipients[:1000], webhook=webhook,
+            kind=alert.kind,
             previous_status=alert.previous_status, status=alert.status, smoothed_count=alert.smoothed_count,
             message=alert.as_dict(), next_attempt_at=now,
         )
@@ -79,7 +83,7 @@ def alerts_enqueue(*, camera: Camera, alert: StockAlert, now: datetime | None = 
 def _cool_down(row: AlertDelivery, now: datetime) -> None:
     cooldown = timedelta(seconds=settings.ALERT_COOLDOWN_S)
     same = AlertDelivery.objects.filter(camera=row.camera, channel=row.channel, recipients=row.recipients,
-                                        kind="stock")
+                                        webhook=row.webhook, kind="stock")
     waiting = same.filter(state=State.PENDING, attempts=0)  # not tried yet: may still be replaced
     last_out = same.exclude(state=State.SUPERSEDED).exclude(pk__in=waiting.values("pk")).order_by("-id").first()
     if last_out is None or last_out.created_at <= now - cooldown:
@@ -123,9 +127,13 @@ def alerts_deliver_due(*, now: datetime | None = None, stop: threading.Event | N
 
 
 def _send(pk: int, now: datetime) -> None:
-    row = AlertDelivery.objects.get(pk=pk)
+    row = AlertDelivery.objects.select_related("webhook").get(pk=pk)
     try:
-        SENDERS[row.channel](alert=StockAlert.from_dict(row.message), alert_id=row.pk, recipients=row.recipients)
+        alert = StockAlert.from_dict(row.message)
+        if row.channel == AlertDelivery.Channel.WEBHOOK:
+            webhook_send(alert=alert, alert_id=row.pk, webhook=row.webhook)
+        else:
+            SENDERS[row.channel](alert=alert, alert_id=row.pk, recipients=row.recipients)
     except Exception as exc:  # whatever the channel raised: recorded on the row and retried
         _failed(row, exc, now)
         metrics.alert_delivered(channel=row.channel, ok=False)
