@@ -34,7 +34,7 @@ from detection.runtime import ModelUnavailable, detector_ready, get_detector
 from detection.services import StageTimer, frame_analyze, frame_record
 from devices.authentication import DeviceKeyAuthentication, IsCamera
 from devices.services import camera_mark_seen
-from inventory_monitor import metrics
+from inventory_monitor import dyndns, metrics
 
 
 class PayloadTooLarge(APIException):
@@ -289,4 +289,6 @@ def healthz(request):
         detector = get_detector()
         body["model_name"] = detector.model_name
         body["input_size"] = detector.input_size
+    if (dns := dyndns.last_result()) is not None:
+        body["dyndns"] = dns  # shown, never a reason for 503: serving does not depend on it
     return JsonResponse(body, status=200 if healthy else 503)

@@ -41,6 +41,11 @@ from detection.alerts import start_alert_sender  # noqa: E402
 # Sends the outbox's alerts, starting with whatever was pending when the last worker stopped or died.
 start_alert_sender(settings.ALERT_SENDER_INTERVAL_S)
 
+from inventory_monitor.dyndns import start_dyndns  # noqa: E402
+
+# Dynamic DNS, when configured: in the background, so a provider that is down never delays start-up.
+start_dyndns()
+
 application = ProtocolTypeRouter(
     {
         # Static files (a few CSS/JS files) served by Django's ASGI static handler in every mode:

@@ -9,7 +9,7 @@ kept the process alive until SIGKILL. Instead, on the first signal the worker
    elsewhere); idle keep-alive connections close; a request that still arrives on an open
    connection gets a JSON 503 with Retry-After (request_gate.py); dashboards' WebSockets close with
    1001 "going away" (the page reconnects);
-2. stops its background work (the offline watch);
+2. stops its background work (the offline watch, the dynamic DNS updater);
 3. lets the requests it has accepted (headers read) finish, until TEARDOWN_RESERVE_S before the end
    of SHUTDOWN_DRAIN_S; their answers carry Connection: close;
 4. sends the dashboard updates still queued and stops its alert sender (a send under way may
@@ -155,8 +155,10 @@ def _stop_listening() -> None:
 
 def _stop_background_work() -> None:
     from detection.watch import stop_offline_watch
+    from inventory_monitor.dyndns import stop_dyndns
 
     stop_offline_watch()
+    stop_dyndns()
 
 
 def _close_websockets(server) -> None:

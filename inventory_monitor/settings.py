@@ -304,6 +304,14 @@ PROMETHEUS_MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
 if PROMETHEUS_MULTIPROC_DIR and not Path(PROMETHEUS_MULTIPROC_DIR).is_dir():
     raise ImproperlyConfigured(f"PROMETHEUS_MULTIPROC_DIR={PROMETHEUS_MULTIPROC_DIR} is not a directory")
 
+# --- Dynamic DNS (inventory_monitor/dyndns.py): off unless DuckDNS or an update URL is set ----
+DUCKDNS_DOMAINS = envlist("DUCKDNS_DOMAINS", "")  # e.g. mywarehouse (for mywarehouse.duckdns.org)
+DUCKDNS_TOKEN = os.environ.get("DUCKDNS_TOKEN", "")
+DUCKDNS_UPDATE_ENDPOINT = os.environ.get("DUCKDNS_UPDATE_ENDPOINT", "https://www.duckdns.org/update")
+DYNDNS_UPDATE_URL = os.environ.get("DYNDNS_UPDATE_URL", "")  # any other provider: fetched with GET as given
+DYNDNS_INTERVAL_S = envint("DYNDNS_INTERVAL_S", 300)  # after the update at start-up; 0: only at start-up
+DYNDNS_TIMEOUT_S = envfloat("DYNDNS_TIMEOUT_S", 10)
+
 # --- Low-stock alerts (entering/leaving CRITICAL) ------------------------------------------
 ALERT_EMAILS = envlist("ALERT_EMAILS", "")
 ALERT_SNS_TOPIC_ARN = os.environ.get("ALERT_SNS_TOPIC_ARN", "")
