@@ -37,5 +37,9 @@ if [ "$#" -gt 0 ]; then
   exec "$@"
 fi
 
-# --proxy-headers: the client address and scheme come from the ALB's X-Forwarded-* headers.
-exec daphne -b 0.0.0.0 -p 8000 --proxy-headers inventory_monitor.asgi:application
+# No --proxy-headers: Daphne would take the FIRST X-Forwarded-For entry, which the client writes, as the
+# client address, so "X-Forwarded-For: 127.0.0.1" through the ALB would pass loopback-only checks
+# (/metrics) and dodge the login lockout. The scheme comes from X-Forwarded-Proto via Django's
+# SECURE_PROXY_SSL_HEADER, the client address for throttling from the ALB's LAST entry
+# (inventory_monitor/client_ip.py), both only with BEHIND_TLS_PROXY=1.
+exec daphne -b 0.0.0.0 -p 8000 inventory_monitor.asgi:application

@@ -86,7 +86,10 @@ def test_the_entrypoint_is_the_image_entrypoint_and_serves_behind_the_alb():
     assert entrypoint == '["/app/docker/entrypoint.sh"]'  # exec form: signals reach Daphne
     script = ENTRYPOINT.read_text()
     assert script.startswith("#!/usr/bin/env bash\n") and "set -euo pipefail" in script
-    assert re.search(r"exec daphne -b 0\.0\.0\.0 -p \d+ --proxy-headers inventory_monitor\.asgi:application", script)
+    assert re.search(r"exec daphne -b 0\.0\.0\.0 -p \d+ inventory_monitor\.asgi:application", script)
+    # Daphne's --proxy-headers trusts the client-written first X-Forwarded-For entry: a forged
+    # "127.0.0.1" would open loopback-only /metrics through the load balancer.
+    assert "--proxy-headers" not in script.split("exec daphne", 1)[1]
     assert 'if [ "${RUN_MIGRATIONS:-0}" = "1" ]' in script and "manage.py migrate --no-input" in script
     assert ENTRYPOINT.stat().st_mode & 0o111, "entrypoint is not executable"
 
