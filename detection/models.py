@@ -60,6 +60,10 @@ class StockState(models.Model):
     # Pixel fingerprint of the latest frame and how many frames in a row had it (a frozen camera).
     last_frame_fingerprint = models.CharField(max_length=32, blank=True, editable=False)
     same_frame_count = models.PositiveIntegerField(default=0, editable=False)
+    # Stock history (detection/history): the status last written to the timeline (OFFLINE included),
+    # and the current minute's running reading, so each frame writes its minute with one upsert.
+    timeline_status = models.CharField(max_length=10, choices=Status.choices, default=Status.WAITING, editable=False)
+    history_minute = models.JSONField(default=dict, blank=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -137,3 +141,4 @@ class FrameReceipt(models.Model):
 
 # The alert outbox lives in its own sub-package (detection/alerts/); imported here so Django finds it.
 from detection.alerts.models import AlertDelivery, AlertWebhook  # noqa: E402,F401
+from detection.history.models import Reading, StatusChange  # noqa: E402,F401

@@ -21,6 +21,7 @@ from detection.alerts import StockAlert, alert_needed, alerts_enqueue
 from detection.detector import DecodedImage, DetectionResult, assess_image, decode_image
 from detection.detector.tiling import detect_tiled
 from detection.faults import frame_verdict
+from detection.history.services import camera_went_offline, reading_record, status_change_record
 from detection.models import DetectionEvent, Status, StockState
 from detection.receipts import IdempotentFrame, frame_receipt_claim, frame_receipt_store
 from detection.runtime import detect_slot, get_detector, tiling_policy
@@ -145,6 +146,7 @@ def frame_record(
         changes = {"last_frame_at": now, "updated_at": now, "fault": verdict.fault,
                    "fault_since": (state.fault_since or now) if verdict.fault else None,
                    "last_frame_fingerprint": verdict.fingerprint, "same_frame_count": verdict.same_frame_count}
+        changes.update(_history(camera, state, count=None if verdict.fault else smoothed, status=status, now=now))
         if not verdict.fault:
             changes.update(raw_count=result.count, smoothed_count=smoothed, count_status=status)
             state.count_status, state.smoothed_count = status, smoothed
@@ -175,6 +177,11 @@ def stock_thresholds_update(
         previous_status = state.count_status
         if state.smoothed_count is not None:
             state.count_status = state.status_for(state.smoothed_count)
+        if not state.fault and state.timeline_status not in (Status.WAITING, Status.OFFLINE):
+            # New levels can change the status this moment: the timeline says so exactly then.
+            status_change_record(camera_id=camera.pk, previous=state.timeline_status, status=state.count_status,
+                                 at=timezone.now())
+            state.timeline_status = state.count_status
         state.save()
         transaction.on_commit(lambda: _broadcast(camera_id=camera.pk, event_id=None))
         _stock_alert(camera, state, previous_status, timezone.now())
@@ -242,7 +249,20 @@ def _offline_claim(state: StockState, alert: StockAlert, *, alerted_at: datetime
         )
         if claimed:
             alerts_enqueue(camera=state.camera, alert=alert, now=now)
+            if alerted_at is not None:
+                camera_went_offline(camera_id=state.camera_id, at=now)
     return bool(claimed)
+
+
+def _history(camera: Camera, state: StockState, *, count: int | None, status: str, now: datetime) -> dict:
+    """The frame's part of the long-term history (detection/history); returns the state fields to update."""
+    status_change_record(camera_id=camera.pk, previous=state.timeline_status, status=status, at=now)
+    running = reading_record(
+        camera_id=camera.pk, offline_timeout_s=camera.offline_timeout_s, previous_at=state.last_frame_at,
+        previous_status=state.timeline_status, running=state.history_minute or {}, count=count, status=status,
+        now=now,
+    )
+    return {"timeline_status": status, "history_minute": running}
 
 
 def _broadcast(*, camera_id: int, event_id: int | None) -> None:

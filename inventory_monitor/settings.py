@@ -271,6 +271,8 @@ INGEST_IDEMPOTENCY_WINDOW_S = envint("INGEST_IDEMPOTENCY_WINDOW_S", 3600)
 
 # --- Stock defaults for new cameras ----------------------------------------------------------
 ACTIVITY_LOG_SIZE = 20
+# Stock history (per-minute readings, status changes) older than this is deleted by `manage.py prune_history`.
+HISTORY_RETENTION_DAYS = envint("HISTORY_RETENTION_DAYS", 90)
 CAMERA_DEFAULT_OFFLINE_TIMEOUT_S = envint("CAMERA_DEFAULT_OFFLINE_TIMEOUT_S", 300)
 # Each server process checks this often for cameras gone OFFLINE (alert + dashboard update); 0: off.
 OFFLINE_CHECK_INTERVAL_S = envint("OFFLINE_CHECK_INTERVAL_S", 30)

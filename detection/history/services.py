@@ -1,0 +1,138 @@
+"""Writing history: called inside the ingest transaction with the camera's state row locked, so the
+writes of one camera are serialised and each frame costs one upsert of its minute's reading (two when
+a new minute starts) plus one insert when the status changes. No reads: the running minute is kept on
+the state row, which the ingest loads and updates anyway."""
+
+from __future__ import annotations
+
+import statistics
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from detection.history.models import Reading, StatusChange
+
+# Statuses whose time is counted in a reading (OFFLINE and WAITING time is no time with frames).
+TIMED = ("CRITICAL", "WARNING", "FULL", "FAULT")
+# A minute keeps at most this many counts for its median (10 frames a second); later ones still
+# move first/last/min/max and the frame count.
+MAX_COUNTS_PER_MINUTE = 600
+MINUTE = timedelta(minutes=1)
+VALUE_FIELDS = ["first_count", "last_count", "min_count", "max_count", "median_count", "frames", "status",
+                "seconds_critical", "seconds_warning", "seconds_full", "seconds_fault"]
+
+
+def minute_of(moment: datetime) -> datetime:
+    return moment.replace(second=0, microsecond=0)
+
+
+def _new_minute(minute: datetime) -> dict:
+    return {"minute": minute.isoformat(), "counts": [], "first": None, "last": None, "min": None, "max": None,
+            "frames": 0, "status": "", "seconds": {}}
+
+
+def _credit(acc: dict, status: str, start: datetime, end: datetime) -> None:
+    """Add the part of [start, end) that falls in the running minute to `status`."""
+    minute = datetime.fromisoformat(acc["minute"])
+    overlap = (min(end, minute + MINUTE) - max(start, minute)).total_seconds()
+    if status in TIMED and overlap > 0:
+        acc["seconds"][status] = acc["seconds"].get(status, 0.0) + overlap
+
+
+def _upsert(camera_id: int, acc: dict) -> None:
+    seconds = acc["seconds"]
+    reading = Reading(
+        camera_id=camera_id, minute=datetime.fromisoformat(acc["minute"]),
+        first_count=acc["first"], last_count=acc["last"], min_count=acc["min"], max_count=acc["max"],
+        median_count=statistics.median(acc["counts"]) if acc["counts"] else None,
+        frames=acc["frames"], status=acc["status"],
+        **{f"seconds_{status.lower()}": min(60, round(seconds.get(status, 0))) for status in TIMED},
+    )
+    Reading.objects.bulk_create([reading], update_conflicts=True, unique_fields=["camera", "minute"],
+                                update_fields=VALUE_FIELDS)
+
+
+def reading_record(
+    *, camera_id: int, offline_timeout_s: int, previous_at: datetime | None, previous_status: str,
+    running: dict, count: int | None, status: str, now: datetime,
+) -> dict:
+    """Fold one frame into its minute's reading and upsert it; returns the new running minute.
+
+    ``previous_at``/``previous_status``: the camera's last frame and its timeline status; the time
+    between the two frames is credited to ``previous_status`` (up to the offline timeout), split at
+    the minute boundary. ``count`` is None for a FAULT frame (nothing countable).
+    """
+    minute = minute_of(now)
+    acc = running if running.get("minute") == minute.isoformat() else None
+    gap_end = now
+    if previous_at is not None:
+        gap_end = min(now, previous_at + timedelta(seconds=offline_timeout_s))
+    if acc is None:
+        if running.get("minute"):
+            # The previous minute is over: its tail (last frame to the minute's end) completes it.
+            if previous_at is not None:
+                _credit(running, previous_status, previous_at, gap_end)
+            _upsert(camera_id, running)
+        acc = _new_minute(minute)
+    if previous_at is not None:
+        _credit(acc, previous_status, previous_at, gap_end)
+    acc["frames"] += 1
+    acc["status"] = status
+    if count is not None:
+        if acc["first"] is None:
+            acc["first"] = count
+        acc["last"] = count
+        acc["min"] = count if acc["min"] is None else min(acc["min"], count)
+        acc["max"] = count if acc["max"] is None else max(acc["max"], count)
+        if len(acc["counts"]) < MAX_COUNTS_PER_MINUTE:
+            acc["counts"].append(count)
+    _upsert(camera_id, acc)
+    return acc
+
+
+def status_change_record(*, camera_id: int, previous: str, status: str, at: datetime) -> bool:
+    """Append to the camera's timeline when its status changed; True if it did."""
+    if previous == status:
+        return False
+    StatusChange.objects.create(camera_id=camera_id, at=at, from_status=previous, to_status=status)
+    return True
+
+
+def camera_went_offline(*, camera_id: int, at: datetime) -> None:
+    """The offline watch decided the camera is OFFLINE: put that on its timeline (in the watch's
+    transaction; the next frame records OFFLINE -> its status)."""
+    from detection.models import Status, StockState
+
+    with transaction.atomic():
+        state = StockState.objects.select_for_update().filter(camera_id=camera_id).only("timeline_status").first()
+        if state is None or state.timeline_status in (Status.OFFLINE, Status.WAITING):
+            return
+        status_change_record(camera_id=camera_id, previous=state.timeline_status, status=Status.OFFLINE, at=at)
+        StockState.objects.filter(pk=camera_id).update(timeline_status=Status.OFFLINE)
+
+
+def history_prune(*, now: datetime | None = None, batch: int = 5000) -> tuple[int, int]:
+    """Delete readings and status changes older than HISTORY_RETENTION_DAYS; returns (readings, changes).
+
+    Safe while cameras post: each batch is its own short transaction (one camera, at most `batch`
+    rows, found through the (camera, minute) index), so a writer never waits long for the database,
+    and the current minute is never touched. Safe to run twice at once: a row deleted by the other
+    run is simply not deleted again.
+    """
+    from devices.models import Camera
+
+    cutoff = (now or timezone.now()) - timedelta(days=settings.HISTORY_RETENTION_DAYS)
+    deleted = [0, 0]
+    for camera_id in Camera.objects.values_list("pk", flat=True).order_by("pk"):
+        for index, (model, field) in enumerate(((Reading, "minute"), (StatusChange, "at"))):
+            old = model.objects.filter(camera_id=camera_id, **{f"{field}__lt": cutoff})
+            while True:
+                with transaction.atomic():
+                    ids = list(old.order_by(field).values_list("pk", flat=True)[:batch])
+                    if ids:
+                        deleted[index] += model.objects.filter(pk__in=ids).delete()[0]
+                if len(ids) < batch:
+                    break
+    return deleted[0], deleted[1]
