@@ -29,6 +29,11 @@ if .venv/bin/python -m pip show -q opencv-python >/dev/null 2>&1; then
   .venv/bin/python -m pip uninstall -y -q opencv-python opencv-python-headless
   pip_install --no-deps "$(grep -E '^opencv-python-headless==' requirements/base.txt)"
 fi
+# checkov (tests/deploy/test_checkov.py) pins a boto3 range that conflicts with ours: its own virtualenv.
+echo "==> installing requirements/checkov.txt into .venv-checkov"
+[ -x .venv-checkov/bin/python ] || "$PYTHON" -m venv .venv-checkov
+.venv-checkov/bin/python -m pip install -q --disable-pip-version-check -r requirements/checkov.txt \
+  > >(grep -v "is ignored: it is neither a file nor a directory" || true) 2>&1
 .venv/bin/python -c "import cv2, onnxruntime, django; print('cv2', cv2.__version__, '| onnxruntime', onnxruntime.__version__, '| django', django.__version__)"
 if [ $# -gt 0 ]; then exec .venv/bin/python -m pytest "$@"; fi
 echo "==> pytest (SQLite)"
