@@ -81,18 +81,23 @@ def alerts_enqueue(*, camera: Camera, alert: StockAlert, now: datetime | None = 
 
 
 def _cool_down(row: AlertDelivery, now: datetime) -> None:
+    """Defer (or drop) a stock alert that comes within the cooldown of the last one that goes out.
+
+    "Goes out": sent, being sent, retried, or due at once; rows deferred by an earlier cooldown are
+    only candidates, and the newest alert replaces them. The camera's state row is locked by the
+    caller, so two workers never interleave here for one camera.
+    """
     cooldown = timedelta(seconds=settings.ALERT_COOLDOWN_S)
     same = AlertDelivery.objects.filter(camera=row.camera, channel=row.channel, recipients=row.recipients,
-                                        webhook=row.webhook, kind="stock")
-    waiting = same.filter(state=State.PENDING, attempts=0)  # not tried yet: may still be replaced
-    last_out = same.exclude(state=State.SUPERSEDED).exclude(pk__in=waiting.values("pk")).order_by("-id").first()
-    if last_out is None or last_out.created_at <= now - cooldown:
+                                        webhook=row.webhook, kind="stock").exclude(state=State.SUPERSEDED)
+    deferred = Q(state=State.PENDING, attempts=0, next_attempt_at__gt=F("created_at"))
+    anchor = same.exclude(deferred).order_by("-id").first()
+    # Older deferred alerts are stale now: this one says where the stock is.
+    same.filter(deferred).update(state=State.SUPERSEDED, last_error="replaced by a newer alert within the cooldown")
+    if anchor is None or anchor.created_at <= now - cooldown:
         return
-    row.next_attempt_at = last_out.created_at + cooldown
-    replaced = same.filter(pk__in=list(waiting.values_list("pk", flat=True)), state=State.PENDING,
-                           attempts=0).update(state=State.SUPERSEDED,
-                                              last_error="replaced by a newer alert within the cooldown")
-    if replaced and row.status == last_out.status:
+    row.next_attempt_at = anchor.created_at + cooldown
+    if row.status == anchor.status:
         row.state = State.SUPERSEDED
         row.last_error = f"back to {row.status} within the cooldown: the last alert sent still holds"
 

@@ -204,6 +204,21 @@ def test_a_flapping_count_sends_one_alert_per_cooldown_and_the_last_one_is_true(
 
 
 @pytest.mark.django_db
+def test_the_cooldown_holds_when_a_burst_is_written_before_anything_is_sent(by_mail, settings, camera_with_key):
+    # The sender may lag behind the frames (busy, or its channel down): the cooldown must not depend on it.
+    settings.ALERT_COOLDOWN_S = 300
+    camera, _ = camera_with_key()
+    for count in (10, 2, 12, 2, 12, 2):  # CRITICAL, recovered, CRITICAL, recovered, CRITICAL
+        frame_record(camera=camera, result=result(count))
+    flush_alerts()
+    assert subjects(by_mail) == ["[Inventory] Dock 1: stock CRITICAL (2 left)"]
+    first = AlertDelivery.objects.order_by("id").first()
+    assert alerts_deliver_due(now=first.created_at + timedelta(seconds=301)) == 0  # still CRITICAL: nothing new
+    assert list(AlertDelivery.objects.values_list("state", flat=True).distinct().order_by("state")) == [
+        State.SENT, State.SUPERSEDED]
+
+
+@pytest.mark.django_db
 def test_the_cooldown_never_holds_back_an_offline_or_fault_alert(by_mail, settings, camera_with_key):
     from detection.services import cameras_check_offline
     from devices.models import Camera
