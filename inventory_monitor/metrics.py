@@ -127,7 +127,29 @@ class DatabaseCollector:
                 age.add_metric([card.slug], (now - card.camera.last_seen_at).total_seconds())
         yield status
         yield age
+        yield from _outbox()
         yield from _model_info()
+
+
+def _outbox() -> Iterable:
+    """Alert rows by state, and how long the oldest unsent one has waited (a stuck channel shows here)."""
+    from django.db.models import Count, Min
+    from django.utils import timezone
+
+    from detection.alerts.models import AlertDelivery
+
+    State = AlertDelivery.State
+    counts = dict(AlertDelivery.objects.order_by().values_list("state").annotate(n=Count("id")))
+    rows = GaugeMetricFamily("inventory_alert_outbox_rows", "Alert deliveries in the outbox, by state.",
+                             labels=["state"])
+    for state in State.values:
+        rows.add_metric([state], float(counts.get(state, 0)))
+    oldest = AlertDelivery.objects.filter(state__in=[State.PENDING, State.SENDING]).aggregate(
+        at=Min("created_at"))["at"]
+    age = GaugeMetricFamily("inventory_alert_oldest_unsent_age_seconds",
+                            "Seconds the oldest pending or sending alert has waited (0 when none).")
+    age.add_metric([], (timezone.now() - oldest).total_seconds() if oldest else 0.0)
+    return [rows, age]
 
 
 def _model_info() -> Iterable:

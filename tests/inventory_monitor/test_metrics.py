@@ -180,3 +180,28 @@ def test_the_dashboard_and_rules_only_name_metrics_the_server_exports(client, ca
     exported = {name for name, _ in scrape(client)}
     missing = referenced_metrics() - exported
     assert referenced_metrics() and missing == set()
+
+
+@pytest.mark.django_db
+def test_an_alert_that_cannot_be_delivered_shows_in_the_outbox_gauges(client, settings, camera_with_key):
+    import socket
+
+    from detection.alerts import flush_alerts
+    from detection.detector import Detection, DetectionResult
+    from detection.services import frame_record
+
+    with socket.socket() as unused:  # a mail server that is down
+        unused.bind(("127.0.0.1", 0))
+        settings.EMAIL_PORT = unused.getsockname()[1]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.ALERT_EMAILS = "127.0.0.1", ["ops@example.com"]
+    camera, _ = camera_with_key()
+    assert value(scrape(client), "inventory_alert_oldest_unsent_age_seconds") == 0
+    frame_record(camera=camera, result=DetectionResult([Detection(1, 1, 9, 9, 0.9, 0)], 640, 480, 5.0))
+    flush_alerts()
+    samples = scrape(client)
+    assert value(samples, "inventory_alert_outbox_rows", state="PENDING") == 1
+    assert value(samples, "inventory_alert_outbox_rows", state="SENT") == 0
+    assert value(samples, "inventory_alert_oldest_unsent_age_seconds") > 0
+    assert value(samples, "inventory_alerts_total", channel="email", outcome="failed") >= 1
+
