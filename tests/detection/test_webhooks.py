@@ -200,3 +200,59 @@ def test_a_webhook_whose_address_turned_link_local_is_refused_at_send_and_the_ro
     flush_alerts()
     row = AlertDelivery.objects.get()
     assert row.state == State.PENDING and "WebhookRefused" in row.last_error
+
+
+def tls_files(tmp_path) -> tuple[str, str, str]:
+    """A throwaway CA and a certificate for "localhost" signed by it: (ca.pem, cert.pem, key.pem)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    def name(common: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = (x509.CertificateBuilder().subject_name(name("test CA")).issuer_name(name("test CA"))
+          .public_key(ca_key.public_key()).serial_number(1).not_valid_before(now)
+          .not_valid_after(now + datetime.timedelta(days=1))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .add_extension(x509.KeyUsage(True, False, False, False, False, True, True, False, False), critical=True)
+          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+          .sign(ca_key, hashes.SHA256()))
+    cert = (x509.CertificateBuilder().subject_name(name("localhost")).issuer_name(ca.subject)
+            .public_key(key.public_key()).serial_number(2).not_valid_before(now)
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    paths = [tmp_path / n for n in ("ca.pem", "cert.pem", "key.pem")]
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return tuple(map(str, paths))
+
+
+def test_https_webhooks_check_the_certificate_against_the_name(receiver, tmp_path, monkeypatch):
+    # Slack, Teams and most chat tools are https: the pinned-address request must still present the
+    # name (SNI) and verify the certificate against it, not against 127.0.0.1.
+    import ssl
+
+    ca, cert, key = tls_files(tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    receiver.server.socket = context.wrap_socket(receiver.server.socket, server_side=True)
+    port = receiver.server.server_address[1]
+    with pytest.raises(Exception, match="CERTIFICATE_VERIFY_FAILED"):  # our CA is not trusted yet
+        webhook_post(url=f"https://localhost:{port}/hook", body=b"{}", alert_id=7)
+    monkeypatch.setenv("SSL_CERT_FILE", ca)  # OpenSSL's default trust store now holds our CA
+    webhook_post(url=f"https://localhost:{port}/hook", body=b'{"ok": 1}', alert_id=7)
+    assert receiver.requests[-1]["body"] == b'{"ok": 1}'
+    assert receiver.requests[-1]["headers"]["Host"] == f"localhost:{port}"
+    with pytest.raises(Exception, match="match|mismatch|CERTIFICATE"):  # the certificate is not for 127.0.0.1
+        webhook_post(url=f"https://127.0.0.1:{port}/hook", body=b"{}", alert_id=8)
+
