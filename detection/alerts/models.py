@@ -41,6 +41,15 @@ class AlertWebhook(models.Model):
             except ValidationError as exc:
                 raise ValidationError({"url": exc.messages}) from None
 
+    def target(self) -> str:
+        """What the alert log shows: name and host only. Many webhook URLs (Slack's, Teams') are
+        themselves the credential, and the log is open to every dashboard role."""
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(self.url)
+        host = parts.hostname or "?"
+        return f"{self.name} ({parts.scheme}://{host}{f':{parts.port}' if parts.port else ''}/…)"
+
     def wants(self, kind: str) -> bool:
         return {"stock": self.on_stock, "offline": self.on_offline, "fault": self.on_fault}.get(kind, False)
 

@@ -56,7 +56,7 @@ def configured_channels(kind: str) -> list[tuple[str, str, AlertWebhook | None]]
         channels.append((AlertDelivery.Channel.SNS, settings.ALERT_SNS_TOPIC_ARN, None))
     for webhook in AlertWebhook.objects.filter(is_active=True).order_by("id"):
         if webhook.wants(kind):
-            channels.append((AlertDelivery.Channel.WEBHOOK, webhook.url, webhook))
+            channels.append((AlertDelivery.Channel.WEBHOOK, webhook.target(), webhook))
     return channels
 
 

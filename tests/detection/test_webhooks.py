@@ -89,7 +89,9 @@ def test_a_critical_camera_posts_signed_json_with_the_alert_id(receiver, camera_
     timestamp = request["headers"]["X-Inventory-Timestamp"]
     expected = hmac.new(b"shh-its-a-secret", timestamp.encode() + b"." + request["body"], hashlib.sha256).hexdigest()
     assert request["headers"]["X-Inventory-Signature"] == f"sha256={expected}"
-    assert row.state == State.SENT and row.channel == "webhook" and row.recipients.endswith("/hooks/inventory")
+    assert row.state == State.SENT and row.channel == "webhook"
+    # The log shows which webhook, not its URL: a chat tool's webhook URL is itself a credential.
+    assert row.recipients == f"ops ({receiver.url}/…)" and "/hooks/inventory" not in row.recipients
 
 
 @pytest.mark.django_db
