@@ -134,6 +134,11 @@ def test_critical_stock_is_published_to_the_sns_topic(moto_sns, camera_with_key,
     notes = [json.loads(m["Body"]) for m in messages]
     assert [n["Subject"] for n in notes] == ["[Inventory] Dock 1: stock CRITICAL (0 left)"]
     assert notes[0]["MessageAttributes"]["camera"]["Value"] == "dock-1"
+    # The outbox row's id travels with it, so a subscriber can drop a repeat after a crash.
+    from detection.alerts.models import AlertDelivery
+
+    row = AlertDelivery.objects.get(channel="sns", status="CRITICAL")
+    assert notes[0]["MessageAttributes"]["alert_id"]["Value"] == str(row.pk) and row.state == "SENT"
 
 
 @pytest.mark.django_db
