@@ -51,6 +51,8 @@ def test_pipeline_end_to_end(tiny_dataset: Path, tmp_path: Path):
     qmeta = metadata(int8)
     assert qmeta["precision"] == "int8" and qmeta["imgsz"] == "[64, 64]"
     assert qmeta["data_fingerprint"] == meta["data_fingerprint"]
+    # 7-bit weights: full-range u8 x s8 saturates on AVX2-only CPUs (val mAP50 0.874 -> 0.748 there).
+    assert "7-bit range" in qmeta["quantization"]
     assert any(n.op_type == "QuantizeLinear" for n in onnx.load(str(int8)).graph.node)
 
     report_path = tmp_path / "eval.json"
