@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from detection import api, inspect_api
+from detection.history import api as history_api
 from inventory_monitor.metrics import metrics_view
 
 admin.site.site_header = "Smart Inventory Monitor"
@@ -13,6 +14,9 @@ urlpatterns = [
     path("api/v1/frames/", api.FrameIngestView.as_view(), name="api-frames"),
     path("api/v1/heartbeat/", api.HeartbeatView.as_view(), name="api-heartbeat"),
     path("api/v1/inspect/", inspect_api.InspectView.as_view(), name="api-inspect"),
+    path("api/v1/history/readings/", history_api.ReadingsView.as_view(), name="api-history-readings"),
+    path("api/v1/history/status-changes/", history_api.StatusChangesView.as_view(), name="api-history-changes"),
+    path("api/v1/history/stockouts/", history_api.StockoutReportView.as_view(), name="api-history-stockouts"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("healthz", api.healthz, name="healthz"),

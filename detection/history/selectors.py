@@ -1,0 +1,201 @@
+"""Reading history: the chart series, the status timeline and the stock-out report.
+
+Bounded work: one camera's chart reads its minutes in the range through the (camera, minute)
+index and thins them to at most MAX_POINTS in Python; the stock-out report reads only status
+changes (a few per camera per day), never the per-minute readings, so all cameras x 7 days stays cheap.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.utils import timezone
+
+from detection.history.models import Reading, StatusChange
+from detection.history.ranges import TimeRange, day_start, local_date
+from devices.models import Camera
+
+MAX_POINTS = 1500  # a chart is ~1500 px wide: more points draw nothing more
+RECOVERED = ("WARNING", "FULL")
+
+
+def readings(*, camera: Camera, window: TimeRange) -> QuerySet[Reading]:
+    return Reading.objects.filter(camera=camera, minute__gte=window.start, minute__lt=window.end).order_by("minute")
+
+
+def status_changes(*, camera: Camera | None, window: TimeRange) -> QuerySet[StatusChange]:
+    changes = StatusChange.objects.filter(at__gte=window.start, at__lt=window.end).select_related("camera")
+    if camera is not None:
+        changes = changes.filter(camera=camera)
+    return changes.order_by("at", "id")
+
+
+def chart_series(*, camera: Camera, window: TimeRange, max_points: int = MAX_POINTS) -> dict:
+    """Count over time: per point its start (unix s), median count, min and max; at most max_points
+    points (a minute each, or wider buckets for long ranges). Minutes without frames are gaps (null).
+    `frames`: how many frames the range holds."""
+    span_min = max(1, int(window.span.total_seconds() // 60))
+    bucket = 60 * max(1, -(-span_min // max_points))
+    rows = readings(camera=camera, window=window).values_list("minute", "median_count", "min_count", "max_count",
+                                                              "frames")
+    points: list[list] = []  # [start, mean of the minutes' medians, min, max]
+    medians: list[float] = []
+    frames_total = 0
+    origin = int(window.start.timestamp())  # buckets counted from the range's start: at most max_points
+    for minute, median, minimum, maximum, frames in rows.iterator(chunk_size=5000):
+        frames_total += frames
+        key = origin + (int(minute.timestamp()) - origin) // bucket * bucket
+        if not points or points[-1][0] != key:
+            _close(points, medians)
+            if points and key - points[-1][0] > bucket:  # no frames for a while: a gap, not a line
+                points.append([points[-1][0] + bucket, None, None, None])
+            points.append([key, None, None, None])
+            medians = []
+        if median is not None:
+            medians.append(median)
+            point = points[-1]
+            point[2] = minimum if point[2] is None else min(point[2], minimum)
+            point[3] = maximum if point[3] is None else max(point[3], maximum)
+    _close(points, medians)
+    columns = list(zip(*points)) or [(), (), (), ()]
+    return {"bucket_s": bucket, "frames": frames_total, "t": list(columns[0]), "count": list(columns[1]), "min": list(columns[2]),
+            "max": list(columns[3])}
+
+
+def _close(points: list[list], medians: list[float]) -> None:
+    if points and medians:
+        points[-1][1] = round(sum(medians) / len(medians), 1)
+
+
+@dataclass(frozen=True)
+class Segment:
+    start: datetime
+    end: datetime
+    status: str
+
+    @property
+    def minutes(self) -> float:
+        return (self.end - self.start).total_seconds() / 60
+
+
+def _status_before(cameras: QuerySet[Camera], moment: datetime) -> dict[int, str]:
+    """Each camera's status at `moment`: the newest change before it (one query, one index probe each)."""
+    newest = StatusChange.objects.filter(camera=OuterRef("pk"), at__lt=moment).order_by("-at", "-id")
+    rows = cameras.annotate(before=Subquery(newest.values("to_status")[:1])).values_list("pk", "before")
+    return {pk: before or "" for pk, before in rows}
+
+
+def _segments(first: str, changes: list[tuple[datetime, str, str]], start: datetime, end: datetime) -> list[Segment]:
+    """Consecutive status segments covering [start, end) from the status at start and the changes in it."""
+    status = first or (changes[0][1] if changes else "WAITING")
+    out, at = [], start
+    for moment, _, to_status in changes:
+        if moment > at:
+            out.append(Segment(at, moment, status))
+        at, status = max(at, moment), to_status
+    if end > at:
+        out.append(Segment(at, end, status))
+    return out
+
+
+def timelines(*, cameras: QuerySet[Camera], window: TimeRange) -> dict[int, list[Segment]]:
+    """Per camera: its status segments over the window (up to now, when the window ends later)."""
+    end = min(window.end, timezone.now())
+    before = _status_before(cameras, window.start)
+    changes: dict[int, list[tuple[datetime, str, str]]] = defaultdict(list)
+    query = StatusChange.objects.filter(at__gte=window.start, at__lt=end)
+    if cameras.count() == 1:  # the (camera, at) index instead of every camera's changes
+        query = query.filter(camera__in=cameras)
+    for camera_id, at, from_status, to_status in query.order_by("at", "id").values_list(
+        "camera_id", "at", "from_status", "to_status"
+    ):
+        changes[camera_id].append((at, from_status, to_status))
+    return {pk: _segments(status, changes.get(pk, []), window.start, end) for pk, status in before.items()}
+
+
+@dataclass
+class StockoutRow:
+    camera: str
+    camera_name: str
+    period_start: date
+    minutes_critical: float = 0.0
+    stockouts: int = 0
+    longest_min: float = 0.0
+    recover_min: list[float] | None = None
+
+    @property
+    def median_recover_min(self) -> float | None:
+        return round(statistics.median(self.recover_min), 1) if self.recover_min else None
+
+    def as_dict(self) -> dict:
+        return {"camera": self.camera, "camera_name": self.camera_name, "period_start": self.period_start,
+                "minutes_critical": round(self.minutes_critical, 1), "stockouts": self.stockouts,
+                "longest_min": round(self.longest_min, 1), "median_recover_min": self.median_recover_min}
+
+
+def _period_of(moment: datetime, period: str) -> date:
+    day = local_date(moment)
+    return day - timedelta(days=day.weekday()) if period == "week" else day
+
+
+def _split_days(segment: Segment):
+    """The segment cut at each local midnight."""
+    at = segment.start
+    while at < segment.end:
+        midnight = day_start(day_start(at) + timedelta(hours=36))  # the next midnight, DST or not
+        yield at, min(segment.end, midnight)
+        at = midnight
+
+
+def _periods(window: TimeRange, period: str) -> list[date]:
+    first, last = _period_of(window.start, period), _period_of(window.end - timedelta(microseconds=1), period)
+    step = timedelta(days=7 if period == "week" else 1)
+    out = []
+    while first <= last:
+        out.append(first)
+        first += step
+    return out
+
+
+def stockout_report(*, window: TimeRange, period: str = "day", camera: Camera | None = None) -> list[StockoutRow]:
+    """Per camera and day (or ISO week, Monday first, in TIME_ZONE): minutes in CRITICAL, stock-outs
+    (CRITICAL entered; FAULT/OFFLINE in between neither end one nor start another), the longest one
+    and the median time to recover (CRITICAL entered -> WARNING/FULL) of those that recovered in the
+    range. A stock-out under way when the range starts adds its minutes but is not counted or timed."""
+    cameras = Camera.objects.filter(pk=camera.pk) if camera else Camera.objects.filter(is_active=True)
+    cameras = cameras.order_by("name", "slug")
+    names = {pk: (slug, name) for pk, slug, name in cameras.values_list("pk", "slug", "name")}
+    periods = _periods(window, period)
+    rows: list[StockoutRow] = []
+    for pk, segments in timelines(cameras=cameras, window=window).items():
+        slug, name = names[pk]
+        mine = {p: StockoutRow(slug, name, p, recover_min=[]) for p in periods}
+        open_at: datetime | None = window.start if segments and segments[0].status == "CRITICAL" else None
+        counted = False  # the open stock-out began inside the range
+        for segment in segments:
+            if segment.status == "CRITICAL":
+                for start, end in _split_days(segment):
+                    row = mine.get(_period_of(start, period))
+                    if row:
+                        row.minutes_critical += (end - start).total_seconds() / 60
+                if open_at is None:
+                    open_at, counted = segment.start, True
+                    mine[_period_of(open_at, period)].stockouts += 1
+            elif segment.status in RECOVERED and open_at is not None:
+                if counted:
+                    row = mine[_period_of(open_at, period)]
+                    took = (segment.start - open_at).total_seconds() / 60
+                    row.recover_min.append(took)
+                    row.longest_min = max(row.longest_min, took)
+                open_at = None
+        if open_at is not None and counted and segments:  # still out at the end: as long as seen so far
+            row = mine[_period_of(open_at, period)]
+            row.longest_min = max(row.longest_min, (segments[-1].end - open_at).total_seconds() / 60)
+        rows.extend(mine.values())
+    order = {pk: index for index, pk in enumerate(names)}
+    slugs = {slug: order[pk] for pk, (slug, _) in names.items()}
+    return sorted(rows, key=lambda row: (slugs[row.camera], row.period_start))
