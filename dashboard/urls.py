@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dashboard import views
+from dashboard import trends, views
 
 app_name = "dashboard"
 
@@ -12,4 +12,8 @@ urlpatterns = [
     path("cameras/<slug:slug>/thresholds/", views.thresholds, name="thresholds"),
     path("inspector/", views.inspector, name="inspector"),
     path("alerts/", views.alert_log, name="alerts"),
+    path("cameras/<slug:slug>/trends/", trends.camera_trends, name="trends"),
+    path("cameras/<slug:slug>/trends/data/", trends.camera_trends_data, name="trends-data"),
+    path("cameras/<slug:slug>/readings.csv", trends.camera_readings_csv, name="readings-csv"),
+    path("reports/stockouts/", trends.stockout_report, name="stockouts"),
 ]

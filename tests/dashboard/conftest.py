@@ -11,7 +11,7 @@ from tests.conftest import labelled_val_images
 from tests.dashboard import live
 
 # Cameras the live server starts with; each browser test owns one, so tests don't see each other's frames.
-LIVE_CAMERAS = ["e2e-live", "e2e-threshold", "e2e-filter", "e2e-fault"]
+LIVE_CAMERAS = ["e2e-live", "e2e-threshold", "e2e-filter", "e2e-fault", "e2e-trends"]
 
 
 @pytest.fixture

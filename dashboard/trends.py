@@ -1,0 +1,152 @@
+"""History pages: a camera's trends (chart data as JSON, readings as CSV) and the stock-out report
+(page and CSV). Thin: ranges and reads come from detection.history."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Iterator
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from dashboard.views import may_view
+from detection.history import selectors as history
+from detection.history.api import BadQuery, stockout_rows
+from detection.history.ranges import MAX_RANGE, PRESETS, RangeError, TimeRange, parse_range
+from detection.models import StockState
+from devices.models import Camera
+
+# The status timeline's colours (the legend and trends.js draw with the same ones).
+TIMELINE_COLOURS = {"CRITICAL": "#ef4444", "WARNING": "#f59e0b", "FULL": "#10b981", "FAULT": "#7f1d1d",
+                    "OFFLINE": "#475569", "WAITING": "#94a3b8"}
+CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run such a cell as a formula
+
+
+def _camera(slug: str) -> Camera:
+    camera = Camera.objects.filter(slug=slug).first()
+    if camera is None:
+        raise Http404("No such camera.")
+    return camera
+
+
+def _levels(camera: Camera) -> tuple[int, int]:
+    state = StockState.objects.filter(camera=camera).first() or StockState()
+    return state.critical_level, state.target_capacity
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_response(filename: str, header: list[str], rows: Iterable[Iterable]) -> StreamingHttpResponse:
+    writer = csv.writer(_Echo())
+
+    def lines() -> Iterator[str]:
+        yield writer.writerow(header)
+        for row in rows:
+            yield writer.writerow(_cell(value) for value in row)
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    text = str(value)
+    return "'" + text if text.startswith(CSV_FORMULA_START) else text
+
+
+@login_required
+@may_view
+@require_GET
+def camera_trends(request: HttpRequest, slug: str) -> HttpResponse:
+    """Count over time with the critical and target levels, status timeline, CRITICAL per day."""
+    camera = _camera(slug)
+    context = {"camera": camera, "presets": list(PRESETS), "max_days": MAX_RANGE.days, "params": request.GET,
+               "legend": list(TIMELINE_COLOURS.items()), "legend_json": json.dumps(TIMELINE_COLOURS)}
+    try:
+        window = parse_range(request.GET)
+    except RangeError as exc:
+        return render(request, "dashboard/trends.html", {**context, "error": str(exc)}, status=400)
+    context.update(window=window, query=request.GET.urlencode())
+    return render(request, "dashboard/trends.html", context)
+
+
+@login_required
+@may_view
+@require_GET
+def camera_trends_data(request: HttpRequest, slug: str) -> JsonResponse:
+    """What the chart draws (fetched again on each new frame while the range ends now)."""
+    camera = _camera(slug)
+    try:
+        window = parse_range(request.GET)
+    except RangeError as exc:
+        return JsonResponse({"detail": str(exc)}, status=400)
+    return JsonResponse(trends_data(camera, window))
+
+
+def trends_data(camera: Camera, window: TimeRange) -> dict:
+    critical, target = _levels(camera)
+    cameras = Camera.objects.filter(pk=camera.pk)
+    segments = history.timelines(cameras=cameras, window=window).get(camera.pk, [])
+    per_day = history.stockout_report(window=window, period="day", camera=camera)
+    return {
+        "camera": camera.slug, "start": window.start.isoformat(), "end": window.end.isoformat(), "live": window.live,
+        "critical_level": critical, "target_capacity": target,
+        "series": history.chart_series(camera=camera, window=window),
+        "timeline": [{"start": s.start.isoformat(), "end": s.end.isoformat(), "status": s.status} for s in segments],
+        "critical_per_day": [{"day": row.period_start.isoformat(), "minutes": round(row.minutes_critical, 1),
+                              "stockouts": row.stockouts} for row in per_day],
+        "generated_at": timezone.now().isoformat(),
+    }
+
+
+@login_required
+@may_view
+@require_GET
+def camera_readings_csv(request: HttpRequest, slug: str) -> HttpResponse:
+    camera = _camera(slug)
+    try:
+        window = parse_range(request.GET)
+    except RangeError as exc:
+        return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
+    fields = ["minute", "first_count", "last_count", "min_count", "max_count", "median_count", "frames", "status",
+              "seconds_critical", "seconds_warning", "seconds_full", "seconds_fault"]
+    rows = history.readings(camera=camera, window=window).values_list(*fields).iterator(chunk_size=2000)
+    name = f"{camera.slug}-readings-{window.start:%Y%m%dT%H%M}-{window.end:%Y%m%dT%H%M}.csv"
+    return _csv_response(name, fields, rows)
+
+
+@login_required
+@may_view
+@require_GET
+def stockout_report(request: HttpRequest) -> HttpResponse:
+    """Per camera and day/week: minutes in CRITICAL, stock-outs, longest, median time to recover.
+    `?format=csv` downloads the same rows."""
+    params = request.GET
+    context = {"params": params, "presets": list(PRESETS), "period": params.get("period") or "day",
+               "cameras": Camera.objects.filter(is_active=True).order_by("name", "slug")}
+    try:
+        rows = stockout_rows(params)
+    except BadQuery as exc:
+        if params.get("format") == "csv":
+            return HttpResponse(str(exc.detail), status=400, content_type="text/plain; charset=utf-8")
+        return render(request, "dashboard/stockouts.html", {**context, "error": str(exc.detail)}, status=400)
+    if params.get("format") == "csv":
+        header = ["camera", "camera_name", "period_start", "minutes_critical", "stockouts", "longest_min",
+                  "median_recover_min"]
+        data = ([row.as_dict()[key] for key in header] for row in rows)
+        return _csv_response(f"stockouts-{context['period']}.csv", header, data)
+    csv_query = params.copy()
+    csv_query["format"] = "csv"
+    context.update(rows=rows, csv_query=csv_query.urlencode())
+    return render(request, "dashboard/stockouts.html", context)

@@ -1,0 +1,50 @@
+"""WebSocket for a camera's trends page: says "this camera changed" (a stored frame or new levels)
+so a page showing a range that ends now fetches its chart data again. Small JSON, not HTML: the
+chart is drawn by the page. Same auth rules and close codes as the dashboard socket."""
+
+from __future__ import annotations
+
+import json
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from dashboard.broadcasts import DASHBOARD_GROUP
+from dashboard.consumers import NO_ACCESS, SIGNED_OUT, VIEW
+
+UNKNOWN_CAMERA = 4404
+
+
+def _camera_id(slug: str) -> int | None:
+    from devices.models import Camera
+
+    return Camera.objects.filter(slug=slug).values_list("pk", flat=True).first()
+
+
+class TrendsConsumer(AsyncWebsocketConsumer):
+    camera_id: int | None = None
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        code = None
+        if user is None or not user.is_authenticated:
+            code = SIGNED_OUT
+        elif not await database_sync_to_async(user.has_perm)(VIEW):
+            code = NO_ACCESS
+        else:
+            self.slug = self.scope["url_route"]["kwargs"]["slug"]
+            self.camera_id = await database_sync_to_async(_camera_id)(self.slug)
+            code = UNKNOWN_CAMERA if self.camera_id is None else None
+        await self.accept()
+        if code is not None:
+            await self.close(code=code)
+            return
+        await self.channel_layer.group_add(DASHBOARD_GROUP, self.channel_name)
+
+    async def disconnect(self, code: int) -> None:
+        if self.camera_id is not None:
+            await self.channel_layer.group_discard(DASHBOARD_GROUP, self.channel_name)
+
+    async def stock_updated(self, event: dict) -> None:
+        if event["camera_id"] == self.camera_id:
+            await self.send(text_data=json.dumps({"camera": self.slug, "event_id": event.get("event_id")}))
