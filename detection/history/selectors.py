@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import Avg, BigIntegerField, Func, Max, Min, OuterRef, QuerySet, Subquery, Sum, Value
 from django.utils import timezone
 
 from detection.history.models import Reading, StatusChange
@@ -34,41 +34,48 @@ def status_changes(*, camera: Camera | None, window: TimeRange) -> QuerySet[Stat
     return changes.order_by("at", "id")
 
 
+class EpochSeconds(Func):
+    """A datetime column as whole seconds since 1970 (UTC), in SQL: the chart groups in the database."""
+
+    output_field = BigIntegerField()
+
+    def as_sqlite(self, compiler, connection, **extra):
+        # '%%%%s': one %% pair for this template, one for the cursor's own %s placeholders.
+        template = "CAST(strftime('%%%%s', %(expressions)s) AS INTEGER)"
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, template="CAST(EXTRACT(EPOCH FROM %(expressions)s) AS BIGINT)",
+                           **extra)
+
+
 def chart_series(*, camera: Camera, window: TimeRange, max_points: int = MAX_POINTS) -> dict:
-    """Count over time: per point its start (unix s), median count, min and max; at most max_points
-    points (a minute each, or wider buckets for long ranges). Minutes without frames are gaps (null).
+    """Count over time: per point its start (unix s), the mean of its minutes' median counts, min and
+    max; at most max_points points (a minute each, or wider buckets for long ranges, grouped in the
+    database so a month is ~1500 rows, not 43200). Minutes without frames are gaps (null).
     `frames`: how many frames the range holds."""
     span_min = max(1, int(window.span.total_seconds() // 60))
     bucket = 60 * max(1, -(-span_min // max_points))
-    rows = readings(camera=camera, window=window).values_list("minute", "median_count", "min_count", "max_count",
-                                                              "frames")
-    points: list[list] = []  # [start, mean of the minutes' medians, min, max]
-    medians: list[float] = []
-    frames_total = 0
     origin = int(window.start.timestamp())  # buckets counted from the range's start: at most max_points
-    for minute, median, minimum, maximum, frames in rows.iterator(chunk_size=5000):
+    rows = (
+        readings(camera=camera, window=window).order_by()
+        .annotate(bucket=(EpochSeconds("minute") - Value(origin)) / Value(bucket))
+        .values("bucket")
+        .annotate(count=Avg("median_count"), low=Min("min_count"), high=Max("max_count"), frames=Sum("frames"))
+        .order_by("bucket")
+        .values_list("bucket", "count", "low", "high", "frames")
+    )
+    points: list[tuple] = []
+    frames_total = 0
+    for index, count, low, high, frames in rows:
+        key = origin + index * bucket
+        if points and key - points[-1][0] > bucket:  # no frames for a while: a gap, not a line
+            points.append((points[-1][0] + bucket, None, None, None))
+        points.append((key, None if count is None else round(count, 1), low, high))
         frames_total += frames
-        key = origin + (int(minute.timestamp()) - origin) // bucket * bucket
-        if not points or points[-1][0] != key:
-            _close(points, medians)
-            if points and key - points[-1][0] > bucket:  # no frames for a while: a gap, not a line
-                points.append([points[-1][0] + bucket, None, None, None])
-            points.append([key, None, None, None])
-            medians = []
-        if median is not None:
-            medians.append(median)
-            point = points[-1]
-            point[2] = minimum if point[2] is None else min(point[2], minimum)
-            point[3] = maximum if point[3] is None else max(point[3], maximum)
-    _close(points, medians)
     columns = list(zip(*points)) or [(), (), (), ()]
-    return {"bucket_s": bucket, "frames": frames_total, "t": list(columns[0]), "count": list(columns[1]), "min": list(columns[2]),
-            "max": list(columns[3])}
-
-
-def _close(points: list[list], medians: list[float]) -> None:
-    if points and medians:
-        points[-1][1] = round(sum(medians) / len(medians), 1)
+    return {"bucket_s": bucket, "frames": frames_total, "t": list(columns[0]), "count": list(columns[1]),
+            "min": list(columns[2]), "max": list(columns[3])}
 
 
 @dataclass(frozen=True)
