@@ -50,7 +50,7 @@ def range_from(params, default: str = "24h") -> TimeRange:
 RANGE_PARAMETERS = [
     OpenApiParameter("range", str, enum=["24h", "7d", "30d", "custom"],
                      description="Ending now (default 24h; 7d for the stock-out report); `custom` (or just "
-                                 "start/end) for a fixed range."),
+                                 "start/end, which win over a preset) for a fixed range."),
     OpenApiParameter("start", str, description="ISO 8601 date or date-time; naive means the server's TIME_ZONE."),
     OpenApiParameter("end", str, description=f"ISO 8601; a date includes that day. At most {MAX_RANGE.days} "
                                              "days after start."),

@@ -50,14 +50,15 @@ def _moment(name: str, value: str, *, end: bool) -> datetime:
 
 def parse_range(params, *, default: str = "24h", now: datetime | None = None,
                 max_range: timedelta = MAX_RANGE) -> TimeRange:
-    """`range=24h|7d|30d` (ending now) or `start` and `end` (custom); RangeError says what is wrong."""
+    """`range=24h|7d|30d` (ending now) or `start` and `end` (custom: given dates win over a preset, as
+    in a form whose range menu was left alone); RangeError says what is wrong."""
     now = now or timezone.now()
     start, end = params.get("start") or "", params.get("end") or ""
-    preset = params.get("range") or ("custom" if start or end else default)
-    if preset in PRESETS:
-        return TimeRange(start=now - PRESETS[preset], end=now, preset=preset)
-    if preset != "custom":
+    preset = params.get("range") or default
+    if preset not in PRESETS and preset != "custom":
         raise RangeError(f"range: {preset[:20]!r} is not one of 24h, 7d, 30d, custom.")
+    if preset in PRESETS and not (start or end):
+        return TimeRange(start=now - PRESETS[preset], end=now, preset=preset)
     if not start or not end:
         raise RangeError("A custom range needs both start and end.")
     window = TimeRange(start=_moment("start", start, end=False), end=_moment("end", end, end=True))

@@ -100,3 +100,8 @@ def test_bad_ranges_say_what_is_wrong(params, reason):
 def test_an_end_date_includes_that_whole_day():
     window = parse_range({"start": "2026-11-02", "end": "2026-11-02"})
     assert (window.start, window.end, window.live) == (D, D + timedelta(days=1), False)
+
+
+def test_dates_win_over_a_preset_left_in_a_form():
+    window = parse_range({"range": "7d", "start": "2026-11-02", "end": "2026-11-03"})
+    assert (window.start, window.span, window.live) == (D, timedelta(days=2), False)

@@ -11,13 +11,39 @@
   let inFlight = false;
   let again = false;
 
-  function constant(times, value) {
-    return times.map(() => value);
+  let levels = [];
+
+  // The critical and target levels: dashed lines across the whole plot, whatever the data.
+  function drawLevels(u) {
+    const ctx = u.ctx;
+    ctx.save();
+    ctx.lineWidth = 1.5 * devicePixelRatio;
+    ctx.setLineDash([6 * devicePixelRatio, 4 * devicePixelRatio]);
+    ctx.font = 12 * devicePixelRatio + "px sans-serif";
+    for (const [value, colour, label] of levels) {
+      const y = Math.round(u.valToPos(value, "y", true));
+      ctx.strokeStyle = colour;
+      ctx.fillStyle = colour;
+      ctx.beginPath();
+      ctx.moveTo(u.bbox.left, y);
+      ctx.lineTo(u.bbox.left + u.bbox.width, y);
+      ctx.stroke();
+      ctx.textAlign = "right";
+      ctx.fillText(label, u.bbox.left + u.bbox.width - 4 * devicePixelRatio, y - 4 * devicePixelRatio);
+    }
+    ctx.restore();
+  }
+
+  function yRange(u, low, high) {
+    const top = Math.max(high || 0, ...levels.map((level) => level[0])) * 1.1 + 1;
+    return [0, Math.ceil(top)];
   }
 
   function draw(data) {
     const s = data.series;
-    const rows = [s.t, s.count, s.min, s.max, constant(s.t, data.critical_level), constant(s.t, data.target_capacity)];
+    const rows = [s.t, s.count, s.min, s.max];
+    levels = [[data.critical_level, "#ef4444", "critical ≤ " + data.critical_level],
+              [data.target_capacity, "#10b981", "target ≥ " + data.target_capacity]];
     const points = s.count.filter((v) => v !== null).length;
     chartBox.dataset.points = String(points);
     chartBox.dataset.lastT = String(s.t.length ? s.t[s.t.length - 1] : "");
@@ -32,17 +58,18 @@
     }
     plot = new uPlot({
       width: width, height: 320,
-      scales: { x: { time: true, range: () => [Date.parse(data.start) / 1000, Date.parse(data.end) / 1000] } },
+      scales: { x: { time: true, range: () => [Date.parse(data.start) / 1000, Date.parse(data.end) / 1000] },
+                y: { range: yRange } },
+      hooks: { draw: [drawLevels] },
       series: [
         {},
         { label: "count (median)", stroke: "#0f172a", width: 2, spanGaps: false },
         { label: "min", stroke: "#94a3b8", width: 1 },
         { label: "max", stroke: "#94a3b8", width: 1 },
-        { label: "critical ≤", stroke: "#ef4444", dash: [6, 4], width: 1.5, points: { show: false } },
-        { label: "target ≥", stroke: "#10b981", dash: [6, 4], width: 1.5, points: { show: false } },
       ],
       axes: [{}, { label: "packages" }],
     }, rows, chartBox);
+    window.trendsPlot = plot;  // for the browser tests
     window.addEventListener("resize", () => plot.setSize({ width: Math.max(320, chartBox.clientWidth), height: 320 }));
   }
 
