@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterable, Iterator
+from datetime import timedelta
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
@@ -16,7 +17,7 @@ from django.views.decorators.http import require_GET
 from dashboard.views import may_view
 from detection.history import selectors as history
 from detection.history.api import BadQuery, stockout_rows
-from detection.history.ranges import MAX_RANGE, PRESETS, RangeError, TimeRange, parse_range
+from detection.history.ranges import MAX_RANGE, PRESETS, RangeError, TimeRange, day_start, parse_range
 from detection.models import StockState
 from devices.models import Camera
 
@@ -150,3 +151,20 @@ def stockout_report(request: HttpRequest) -> HttpResponse:
     csv_query["format"] = "csv"
     context.update(rows=rows, csv_query=csv_query.urlencode())
     return render(request, "dashboard/stockouts.html", context)
+
+
+TODAY_LIMIT = 5
+
+
+@login_required
+@may_view
+@require_GET
+def stockouts_today(request: HttpRequest) -> HttpResponse:
+    """The dashboard's compact view: the cameras longest in CRITICAL since midnight (server time)."""
+    now = timezone.now()
+    start = day_start(now)
+    window = TimeRange(start, max(now, start + timedelta(minutes=1)))
+    rows = [row for row in history.stockout_report(window=window, period="day")
+            if row.minutes_critical >= 0.5 or row.stockouts]
+    rows.sort(key=lambda row: (-row.minutes_critical, -row.stockouts))
+    return render(request, "dashboard/stockouts.html#today", {"rows": rows[:TODAY_LIMIT]})

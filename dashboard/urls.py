@@ -16,4 +16,5 @@ urlpatterns = [
     path("cameras/<slug:slug>/trends/data/", trends.camera_trends_data, name="trends-data"),
     path("cameras/<slug:slug>/readings.csv", trends.camera_readings_csv, name="readings-csv"),
     path("reports/stockouts/", trends.stockout_report, name="stockouts"),
+    path("reports/stockouts/today/", trends.stockouts_today, name="stockouts-today"),
 ]

@@ -55,6 +55,20 @@ def test_chart_data_has_counts_levels_timeline_and_critical_minutes_per_day(clie
     assert data["critical_per_day"] == [{"day": "2026-11-02", "minutes": 2.0, "stockouts": 1}]
 
 
+def test_the_dashboard_shows_todays_stock_outs_longest_first(client, viewer, dock, camera_with_key, monkeypatch):
+    other, _ = camera_with_key(slug="dock-9")
+    now = D + timedelta(hours=12)  # a fixed noon: "today" must not depend on when the test runs
+    monkeypatch.setattr("django.utils.timezone.now", lambda: now)
+    StatusChange.objects.bulk_create([
+        StatusChange(camera=dock, at=now - timedelta(minutes=5), from_status="WARNING", to_status="CRITICAL"),
+        StatusChange(camera=other, at=now - timedelta(minutes=1), from_status="WARNING", to_status="CRITICAL"),
+    ])
+    client.force_login(viewer)
+    assert 'hx-get="/reports/stockouts/today/"' in client.get("/").content.decode()
+    html = client.get("/reports/stockouts/today/", HTTP_HX_REQUEST="true").content.decode()
+    assert html.index('data-camera="dock-3"') < html.index('data-camera="dock-9"')  # 5 min before 1 min
+
+
 def test_readings_download_as_csv(client, viewer, dock):
     client.force_login(viewer)
     response = client.get("/cameras/dock-3/readings.csv", DAY)
