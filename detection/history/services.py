@@ -6,6 +6,8 @@ the state row, which the ingest loads and updates anyway."""
 from __future__ import annotations
 
 import statistics
+import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -113,13 +115,15 @@ def camera_went_offline(*, camera_id: int, at: datetime) -> None:
         StockState.objects.filter(pk=camera_id).update(timeline_status=Status.OFFLINE)
 
 
-def history_prune(*, now: datetime | None = None, batch: int = 5000) -> tuple[int, int]:
+def history_prune(*, now: datetime | None = None, batch: int = 5000,
+                  on_batch: Callable[[float], None] | None = None) -> tuple[int, int]:
     """Delete readings and status changes older than HISTORY_RETENTION_DAYS; returns (readings, changes).
 
     Safe while cameras post: each batch is its own short transaction (one camera, at most `batch`
     rows, found through the (camera, minute) index), so a writer never waits long for the database,
     and the current minute is never touched. Safe to run twice at once: a row deleted by the other
-    run is simply not deleted again.
+    run is simply not deleted again. ``on_batch`` gets each batch's seconds (the benchmark reports
+    the longest: how long a camera's frame could wait for the database).
     """
     from devices.models import Camera
 
@@ -129,10 +133,13 @@ def history_prune(*, now: datetime | None = None, batch: int = 5000) -> tuple[in
         for index, (model, field) in enumerate(((Reading, "minute"), (StatusChange, "at"))):
             old = model.objects.filter(camera_id=camera_id, **{f"{field}__lt": cutoff})
             while True:
+                started = time.perf_counter()
                 with transaction.atomic():
                     ids = list(old.order_by(field).values_list("pk", flat=True)[:batch])
                     if ids:
                         deleted[index] += model.objects.filter(pk__in=ids).delete()[0]
+                if on_batch is not None and ids:
+                    on_batch(time.perf_counter() - started)
                 if len(ids) < batch:
                     break
     return deleted[0], deleted[1]
