@@ -98,8 +98,9 @@ def camera_trends_data(request: HttpRequest, slug: str) -> JsonResponse:
 def trends_data(camera: Camera, window: TimeRange) -> dict:
     critical, target = _levels(camera)
     cameras = Camera.objects.filter(pk=camera.pk)
-    segments = history.timelines(cameras=cameras, window=window).get(camera.pk, [])
-    per_day = history.stockout_report(window=window, period="day", camera=camera)
+    by_camera = history.timelines(cameras=cameras, window=window, camera=camera)
+    segments = by_camera.get(camera.pk, [])
+    per_day = history.stockout_report(window=window, period="day", camera=camera, segments_by_camera=by_camera)
     return {
         "camera": camera.slug, "start": window.start.isoformat(), "end": window.end.isoformat(), "live": window.live,
         "critical_level": critical, "target_capacity": target,

@@ -40,8 +40,8 @@ class EpochSeconds(Func):
     output_field = BigIntegerField()
 
     def as_sqlite(self, compiler, connection, **extra):
-        # '%%%%s': one %% pair for this template, one for the cursor's own %s placeholders.
-        template = "CAST(strftime('%%%%s', %(expressions)s) AS INTEGER)"
+        # julianday() is cheaper than strftime('%s'); rounded, as days * 86400 is not exact in floating point.
+        template = "CAST(ROUND((julianday(%(expressions)s) - 2440587.5) * 86400) AS INTEGER)"
         return self.as_sql(compiler, connection, template=template, **extra)
 
     def as_postgresql(self, compiler, connection, **extra):
@@ -109,14 +109,17 @@ def _segments(first: str, changes: list[tuple[datetime, str, str]], start: datet
     return out
 
 
-def timelines(*, cameras: QuerySet[Camera], window: TimeRange) -> dict[int, list[Segment]]:
-    """Per camera: its status segments over the window (up to now, when the window ends later)."""
+def timelines(
+    *, cameras: QuerySet[Camera], window: TimeRange, camera: Camera | None = None
+) -> dict[int, list[Segment]]:
+    """Per camera: its status segments over the window (up to now, when the window ends later).
+    With ``camera``, just that one, through the (camera, at) index."""
     end = min(window.end, timezone.now())
     before = _status_before(cameras, window.start)
     changes: dict[int, list[tuple[datetime, str, str]]] = defaultdict(list)
     query = StatusChange.objects.filter(at__gte=window.start, at__lt=end)
-    if cameras.count() == 1:  # the (camera, at) index instead of every camera's changes
-        query = query.filter(camera__in=cameras)
+    if camera is not None:
+        query = query.filter(camera_id=camera.pk)
     for camera_id, at, from_status, to_status in query.order_by("at", "id").values_list(
         "camera_id", "at", "from_status", "to_status"
     ):
@@ -168,17 +171,21 @@ def _periods(window: TimeRange, period: str) -> list[date]:
     return out
 
 
-def stockout_report(*, window: TimeRange, period: str = "day", camera: Camera | None = None) -> list[StockoutRow]:
+def stockout_report(*, window: TimeRange, period: str = "day", camera: Camera | None = None,
+                    segments_by_camera: dict[int, list[Segment]] | None = None) -> list[StockoutRow]:
     """Per camera and day (or ISO week, Monday first, in TIME_ZONE): minutes in CRITICAL, stock-outs
     (CRITICAL entered; FAULT/OFFLINE in between neither end one nor start another), the longest one
     and the median time to recover (CRITICAL entered -> WARNING/FULL) of those that recovered in the
-    range. A stock-out under way when the range starts adds its minutes but is not counted or timed."""
+    range. A stock-out under way when the range starts adds its minutes but is not counted or timed.
+    ``segments_by_camera``: timelines already read for this window (the trends page draws them too)."""
     cameras = Camera.objects.filter(pk=camera.pk) if camera else Camera.objects.filter(is_active=True)
     cameras = cameras.order_by("name", "slug")
     names = {pk: (slug, name) for pk, slug, name in cameras.values_list("pk", "slug", "name")}
     periods = _periods(window, period)
     rows: list[StockoutRow] = []
-    for pk, segments in timelines(cameras=cameras, window=window).items():
+    if segments_by_camera is None:
+        segments_by_camera = timelines(cameras=cameras, window=window, camera=camera)
+    for pk, segments in segments_by_camera.items():
         slug, name = names[pk]
         mine = {p: StockoutRow(slug, name, p, recover_min=[]) for p in periods}
         open_at: datetime | None = window.start if segments and segments[0].status == "CRITICAL" else None
