@@ -178,7 +178,8 @@ def test_an_expired_session_says_signed_out_and_goes_to_the_login_page(tmp_path,
 
 def test_static_files_are_served_by_daphne(live_server_proc):
     for path in ("/static/dashboard/app.css", "/static/vendor/htmx-2.0.11.min.js",
-                 "/static/vendor/htmx-ext-ws-2.0.4.min.js",
+                 "/static/vendor/htmx-ext-ws-2.0.4.min.js", "/static/vendor/uPlot-1.6.32.min.js",
+                 "/static/vendor/uPlot-1.6.32.min.css",
                  # /api/docs/ (Swagger UI, vendored by drf-spectacular-sidecar): no CDN on a closed network.
                  "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js"):
         assert requests.get(live_server_proc.url + path, timeout=5).status_code == 200, path
