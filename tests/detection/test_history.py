@@ -125,3 +125,19 @@ def test_prune_deletes_only_what_is_older_than_the_retention(camera, clock, sett
     assert "Deleted 1 reading(s) and 1 status change(s)." in out.getvalue()
     assert list(Reading.objects.values_list("minute", flat=True)) == [T0]
     assert StatusChange.objects.count() == 1
+
+
+def test_a_camera_fault_is_fault_time_on_the_timeline_not_a_count(camera, clock):
+    from detection.detector.health import ImageHealth
+
+    post(camera, clock, 0, 10)  # WARNING
+    dark = result(0)
+    dark.health = ImageHealth(brightness=2, contrast=1, width=1920, height=1080, fingerprint="dark")
+    clock(20)
+    frame_record(camera=camera, result=dark)  # lens covered: zero boxes, but not an empty shelf
+    post(camera, clock, 50, 10)
+    reading = minute(camera, 0)
+    assert (reading.min_count, reading.max_count, reading.frames) == (10, 10, 3)  # the 0 is not stock
+    assert (reading.seconds_warning, reading.seconds_fault) == (20, 30)
+    changes = list(StatusChange.objects.filter(camera=camera).order_by("at").values_list("from_status", "to_status"))
+    assert changes == [("WAITING", "WARNING"), ("WARNING", "FAULT"), ("FAULT", "WARNING")]
