@@ -10,13 +10,14 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from bisect import bisect_right
+from datetime import date, datetime, time, timedelta
 
 from django.db.models import Avg, BigIntegerField, Func, Max, Min, OuterRef, QuerySet, Subquery, Sum, Value
 from django.utils import timezone
 
 from detection.history.models import Reading, StatusChange
-from detection.history.ranges import TimeRange, day_start, local_date
+from detection.history.ranges import TimeRange, local_date
 from devices.models import Camera
 
 MAX_POINTS = 1500  # a chart is ~1500 px wide: more points draw nothing more
@@ -147,28 +148,40 @@ class StockoutRow:
                 "longest_min": round(self.longest_min, 1), "median_recover_min": self.median_recover_min}
 
 
-def _period_of(moment: datetime, period: str) -> date:
-    day = local_date(moment)
-    return day - timedelta(days=day.weekday()) if period == "week" else day
+class Calendar:
+    """The window's local days, computed once: which day or week a moment falls in, and a segment cut
+    at local midnights, by bisecting a list (per-moment time zone calls cost more than the report)."""
 
+    def __init__(self, window: TimeRange, period: str) -> None:
+        first, last = local_date(window.start), local_date(window.end)
+        self.days = [first + timedelta(days=i) for i in range((last - first).days + 2)]
+        self.midnights = [timezone.make_aware(datetime.combine(day, time.min)) for day in self.days]
+        self.period = period
 
-def _split_days(segment: Segment):
-    """The segment cut at each local midnight."""
-    at = segment.start
-    while at < segment.end:
-        midnight = day_start(day_start(at) + timedelta(hours=36))  # the next midnight, DST or not
-        yield at, min(segment.end, midnight)
-        at = midnight
+    def _index(self, moment: datetime) -> int:
+        return max(0, bisect_right(self.midnights, moment) - 1)
 
+    def period_of(self, moment: datetime) -> date:
+        day = self.days[self._index(moment)]
+        return day - timedelta(days=day.weekday()) if self.period == "week" else day
 
-def _periods(window: TimeRange, period: str) -> list[date]:
-    first, last = _period_of(window.start, period), _period_of(window.end - timedelta(microseconds=1), period)
-    step = timedelta(days=7 if period == "week" else 1)
-    out = []
-    while first <= last:
-        out.append(first)
-        first += step
-    return out
+    def split(self, segment: Segment):
+        """The segment cut at each local midnight."""
+        at, index = segment.start, self._index(segment.start)
+        while at < segment.end:
+            index += 1
+            midnight = self.midnights[index] if index < len(self.midnights) else segment.end
+            yield at, min(segment.end, midnight)
+            at = midnight
+
+    def periods(self, window: TimeRange) -> list[date]:
+        first, last = self.period_of(window.start), self.period_of(window.end - timedelta(microseconds=1))
+        step = timedelta(days=7 if self.period == "week" else 1)
+        out = []
+        while first <= last:
+            out.append(first)
+            first += step
+        return out
 
 
 def stockout_report(*, window: TimeRange, period: str = "day", camera: Camera | None = None,
@@ -181,7 +194,8 @@ def stockout_report(*, window: TimeRange, period: str = "day", camera: Camera | 
     cameras = Camera.objects.filter(pk=camera.pk) if camera else Camera.objects.filter(is_active=True)
     cameras = cameras.order_by("name", "slug")
     names = {pk: (slug, name) for pk, slug, name in cameras.values_list("pk", "slug", "name")}
-    periods = _periods(window, period)
+    calendar = Calendar(window, period)
+    periods = calendar.periods(window)
     rows: list[StockoutRow] = []
     if segments_by_camera is None:
         segments_by_camera = timelines(cameras=cameras, window=window, camera=camera)
@@ -192,22 +206,22 @@ def stockout_report(*, window: TimeRange, period: str = "day", camera: Camera | 
         counted = False  # the open stock-out began inside the range
         for segment in segments:
             if segment.status == "CRITICAL":
-                for start, end in _split_days(segment):
-                    row = mine.get(_period_of(start, period))
+                for start, end in calendar.split(segment):
+                    row = mine.get(calendar.period_of(start))
                     if row:
                         row.minutes_critical += (end - start).total_seconds() / 60
                 if open_at is None:
                     open_at, counted = segment.start, True
-                    mine[_period_of(open_at, period)].stockouts += 1
+                    mine[calendar.period_of(open_at)].stockouts += 1
             elif segment.status in RECOVERED and open_at is not None:
                 if counted:
-                    row = mine[_period_of(open_at, period)]
+                    row = mine[calendar.period_of(open_at)]
                     took = (segment.start - open_at).total_seconds() / 60
                     row.recover_min.append(took)
                     row.longest_min = max(row.longest_min, took)
                 open_at = None
         if open_at is not None and counted and segments:  # still out at the end: as long as seen so far
-            row = mine[_period_of(open_at, period)]
+            row = mine[calendar.period_of(open_at)]
             row.longest_min = max(row.longest_min, (segments[-1].end - open_at).total_seconds() / 60)
         rows.extend(mine.values())
     order = {pk: index for index, pk in enumerate(names)}

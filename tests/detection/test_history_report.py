@@ -105,3 +105,15 @@ def test_an_end_date_includes_that_whole_day():
 def test_dates_win_over_a_preset_left_in_a_form():
     window = parse_range({"range": "7d", "start": "2026-11-02", "end": "2026-11-03"})
     assert (window.start, window.span, window.live) == (D, timedelta(days=2), False)
+
+
+def test_days_are_the_server_time_zone_days(camera_with_key, settings):
+    settings.TIME_ZONE = "Europe/Berlin"  # UTC+1 in November
+    camera, _ = camera_with_key(slug="berlin")
+    StatusChange.objects.bulk_create([
+        StatusChange(camera=camera, at=at(22.5), from_status="WARNING", to_status="CRITICAL"),  # 23:30 local
+        StatusChange(camera=camera, at=at(23.5), from_status="CRITICAL", to_status="WARNING"),  # 00:30 local
+    ])
+    rows = stockout_report(window=TimeRange(at(12), at(36)), period="day", camera=camera)
+    assert [(str(row.period_start), row.minutes_critical, row.stockouts) for row in rows] == [
+        ("2026-11-02", 30.0, 1), ("2026-11-03", 30.0, 0)]
