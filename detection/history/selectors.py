@@ -149,39 +149,64 @@ class StockoutRow:
 
 
 class Calendar:
-    """The window's local days, computed once: which day or week a moment falls in, and a segment cut
-    at local midnights, by bisecting a list (per-moment time zone calls cost more than the report)."""
+    """The window's local days, computed once: the day or week a moment (epoch seconds) falls in, and
+    a span cut at local midnights, by bisecting a list (per-moment time zone calls and datetime
+    arithmetic cost more than the rest of the report)."""
 
     def __init__(self, window: TimeRange, period: str) -> None:
         first, last = local_date(window.start), local_date(window.end)
-        self.days = [first + timedelta(days=i) for i in range((last - first).days + 2)]
-        self.midnights = [timezone.make_aware(datetime.combine(day, time.min)) for day in self.days]
-        self.period = period
+        days = [first + timedelta(days=i) for i in range((last - first).days + 2)]
+        self.midnights = [timezone.make_aware(datetime.combine(day, time.min)).timestamp() for day in days]
+        self.periods_by_day = [day - timedelta(days=day.weekday()) if period == "week" else day for day in days]
+        self.periods = sorted(set(self.periods_by_day[self._index(window.start.timestamp()):
+                                                      self._index(window.end.timestamp() - 1e-6) + 1]))
 
-    def _index(self, moment: datetime) -> int:
+    def _index(self, moment: float) -> int:
         return max(0, bisect_right(self.midnights, moment) - 1)
 
-    def period_of(self, moment: datetime) -> date:
-        day = self.days[self._index(moment)]
-        return day - timedelta(days=day.weekday()) if self.period == "week" else day
+    def period_of(self, moment: float) -> date:
+        return self.periods_by_day[self._index(moment)]
 
-    def split(self, segment: Segment):
-        """The segment cut at each local midnight."""
-        at, index = segment.start, self._index(segment.start)
-        while at < segment.end:
-            index += 1
-            midnight = self.midnights[index] if index < len(self.midnights) else segment.end
-            yield at, min(segment.end, midnight)
-            at = midnight
+    def split(self, start: float, end: float):
+        """(period, seconds) of [start, end) cut at each local midnight."""
+        index = self._index(start)
+        while start < end:
+            following = self.midnights[index + 1] if index + 1 < len(self.midnights) else end
+            cut = min(end, following)
+            yield self.periods_by_day[index], cut - start
+            start, index = cut, index + 1
 
-    def periods(self, window: TimeRange) -> list[date]:
-        first, last = self.period_of(window.start), self.period_of(window.end - timedelta(microseconds=1))
-        step = timedelta(days=7 if self.period == "week" else 1)
-        out = []
-        while first <= last:
-            out.append(first)
-            first += step
-        return out
+
+Run = tuple[float, float, str]  # start, end (epoch seconds), status
+
+
+def _runs_from_changes(cameras: QuerySet[Camera], window: TimeRange, camera: Camera | None) -> dict[int, list[Run]]:
+    """Like timelines(), in epoch seconds straight from SQL (no datetime per change: the report
+    for all cameras reads tens of thousands of them)."""
+    end = min(window.end, timezone.now()).timestamp()
+    start = window.start.timestamp()
+    before = _status_before(cameras, window.start)
+    changes: dict[int, list[tuple[float, str, str]]] = defaultdict(list)
+    query = StatusChange.objects.filter(at__gte=window.start, at__lt=min(window.end, timezone.now()))
+    if camera is not None:
+        query = query.filter(camera_id=camera.pk)
+    rows = query.annotate(ts=EpochSeconds("at")).order_by("at", "id").values_list(
+        "camera_id", "ts", "from_status", "to_status")
+    for camera_id, ts, from_status, to_status in rows:
+        changes[camera_id].append((float(ts), from_status, to_status))
+    runs = {}
+    for pk, first in before.items():
+        mine = changes.get(pk, [])
+        status = first or (mine[0][1] if mine else "WAITING")
+        out, at = [], start
+        for moment, _, to_status in mine:
+            if moment > at:
+                out.append((at, moment, status))
+            at, status = max(at, moment), to_status
+        if end > at:
+            out.append((at, end, status))
+        runs[pk] = out
+    return runs
 
 
 def stockout_report(*, window: TimeRange, period: str = "day", camera: Camera | None = None,
@@ -195,35 +220,37 @@ def stockout_report(*, window: TimeRange, period: str = "day", camera: Camera | 
     cameras = cameras.order_by("name", "slug")
     names = {pk: (slug, name) for pk, slug, name in cameras.values_list("pk", "slug", "name")}
     calendar = Calendar(window, period)
-    periods = calendar.periods(window)
-    rows: list[StockoutRow] = []
     if segments_by_camera is None:
-        segments_by_camera = timelines(cameras=cameras, window=window, camera=camera)
-    for pk, segments in segments_by_camera.items():
-        slug, name = names[pk]
-        mine = {p: StockoutRow(slug, name, p, recover_min=[]) for p in periods}
-        open_at: datetime | None = window.start if segments and segments[0].status == "CRITICAL" else None
-        counted = False  # the open stock-out began inside the range
-        for segment in segments:
-            if segment.status == "CRITICAL":
-                for start, end in calendar.split(segment):
-                    row = mine.get(calendar.period_of(start))
-                    if row:
-                        row.minutes_critical += (end - start).total_seconds() / 60
-                if open_at is None:
-                    open_at, counted = segment.start, True
-                    mine[calendar.period_of(open_at)].stockouts += 1
-            elif segment.status in RECOVERED and open_at is not None:
-                if counted:
-                    row = mine[calendar.period_of(open_at)]
-                    took = (segment.start - open_at).total_seconds() / 60
-                    row.recover_min.append(took)
-                    row.longest_min = max(row.longest_min, took)
-                open_at = None
-        if open_at is not None and counted and segments:  # still out at the end: as long as seen so far
-            row = mine[calendar.period_of(open_at)]
-            row.longest_min = max(row.longest_min, (segments[-1].end - open_at).total_seconds() / 60)
+        runs_by_camera = _runs_from_changes(cameras, window, camera)
+    else:
+        runs_by_camera = {pk: [(s.start.timestamp(), s.end.timestamp(), s.status) for s in segments]
+                          for pk, segments in segments_by_camera.items()}
+    rows: list[StockoutRow] = []
+    for pk, (slug, name) in names.items():
+        mine = {p: StockoutRow(slug, name, p, recover_min=[]) for p in calendar.periods}
+        _count_stockouts(runs_by_camera.get(pk, []), mine, calendar)
         rows.extend(mine.values())
-    order = {pk: index for index, pk in enumerate(names)}
-    slugs = {slug: order[pk] for pk, (slug, _) in names.items()}
-    return sorted(rows, key=lambda row: (slugs[row.camera], row.period_start))
+    return rows
+
+
+def _count_stockouts(runs: list[Run], mine: dict[date, StockoutRow], calendar: Calendar) -> None:
+    open_at: float | None = runs[0][0] if runs and runs[0][2] == "CRITICAL" else None
+    counted = False  # the open stock-out began inside the range
+    for start, end, status in runs:
+        if status == "CRITICAL":
+            for period, seconds in calendar.split(start, end):
+                if period in mine:
+                    mine[period].minutes_critical += seconds / 60
+            if open_at is None:
+                open_at, counted = start, True
+                mine[calendar.period_of(open_at)].stockouts += 1
+        elif status in RECOVERED and open_at is not None:
+            if counted:
+                row = mine[calendar.period_of(open_at)]
+                took = (start - open_at) / 60
+                row.recover_min.append(took)
+                row.longest_min = max(row.longest_min, took)
+            open_at = None
+    if open_at is not None and counted:  # still out at the end: as long as seen so far
+        row = mine[calendar.period_of(open_at)]
+        row.longest_min = max(row.longest_min, (runs[-1][1] - open_at) / 60)
