@@ -1,16 +1,16 @@
 """Reading history: the chart series, the status timeline and the stock-out report.
 
-Bounded work: one camera's chart reads its minutes in the range through the (camera, minute)
-index and thins them to at most MAX_POINTS in Python; the stock-out report reads only status
-changes (a few per camera per day), never the per-minute readings, so all cameras x 7 days stays cheap.
+Bounded work: one camera's chart groups its minutes in the range into at most MAX_POINTS buckets in
+SQL, from the covering reading_chart index; the stock-out report reads only status changes (a few
+per camera per day), never the per-minute readings, so all cameras x 7 days stays cheap.
 """
 
 from __future__ import annotations
 
 import statistics
+from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
-from bisect import bisect_right
 from datetime import date, datetime, time, timedelta
 
 from django.db.models import Avg, BigIntegerField, Func, Max, Min, OuterRef, QuerySet, Subquery, Sum, Value
