@@ -2,6 +2,7 @@
 
     python -m ml.benchmark                              # shipped INT8, its FP32 twin, gpu512 best.pt
     python -m ml.benchmark --images 20 --threads 1 2 --json ml/runs/benchmark.json
+    python -m ml.benchmark --onnx a.int8.onnx b.int8.onnx --threads 1    # only these ONNX models
 
 Every (engine, threads) cell runs in a fresh subprocess, so peak RSS and load time are honest.
 Latency is end to end from JPEG bytes to boxes (decode + pre-process + model + NMS), frames are
@@ -143,6 +144,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--frame", default="1920x1080", help="re-encode frames at WxH ('native' keeps them)")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--onnx", type=Path, nargs="+", default=None,
+                        help="time only these ONNX models (e.g. two candidates), no PyTorch baseline")
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--worker", choices=("pytorch", "onnx"), help=argparse.SUPPRESS)
     parser.add_argument("--worker-model", type=Path, help=argparse.SUPPRESS)
@@ -154,12 +157,12 @@ def main(argv: list[str] | None = None) -> dict:
                                 args.imgsz, args.rounds)))
         return {}
 
-    for path in (args.int8, args.fp32, args.pt):
+    for path in args.onnx or (args.int8, args.fp32, args.pt):
         if not path.is_file():
             parser.error(f"{path} does not exist")
     from detection.detector import OnnxDetector
 
-    imgsz = args.imgsz or OnnxDetector(args.int8, warmup=False).input_size
+    imgsz = args.imgsz or OnnxDetector((args.onnx or [args.int8])[0], warmup=False).input_size
     if args.frame == "native":
         frames = [p.read_bytes() for p in list_images(args.data)[: args.images]]
     else:
@@ -172,8 +175,10 @@ def main(argv: list[str] | None = None) -> dict:
     np.save(frames_file, np.array(frames, dtype=object), allow_pickle=True)
 
     rows = []
-    for engine, label, model in (("pytorch", "PyTorch (Ultralytics predict)", args.pt),
-                                 ("onnx", "ONNX FP32 (ours)", args.fp32), ("onnx", "ONNX INT8 (ours)", args.int8)):
+    cells = [("onnx", model.name, model) for model in args.onnx] if args.onnx else [
+        ("pytorch", "PyTorch (Ultralytics predict)", args.pt), ("onnx", "ONNX FP32 (ours)", args.fp32),
+        ("onnx", "ONNX INT8 (ours)", args.int8)]
+    for engine, label, model in cells:
         for threads in args.threads:
             print(f"[ml.benchmark] {label}, {threads} thread(s) ...", file=sys.stderr, flush=True)
             row = run_cell(engine, model, threads, frames_file, imgsz, args.rounds)
@@ -216,6 +221,8 @@ def print_table(report: dict) -> None:
             b = base[r["threads"]]
             print(f"INT8 vs PyTorch at {r['threads']} thread(s): latency {100 * (r['median_ms'] / b['median_ms'] - 1):+.1f} %,"
                   f" peak RSS {100 * (r['peak_rss_mb'] / b['peak_rss_mb'] - 1):+.1f} %")
+    if not base:
+        return
     serving, pytorch = stacks["serving (onnxruntime)"], stacks["pytorch (ultralytics)"]
     print(f"container proxy: {100 * (serving / pytorch - 1):+.1f} %")
 

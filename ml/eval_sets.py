@@ -35,9 +35,10 @@ class EvalSet:
         return data
 
 
-def folder_set(name: str, data: Path, split: str = "val") -> EvalSet:
-    """A YOLO folder: ``images/<split>`` + ``labels/<split>``, or flat ``images/`` + ``labels/``."""
-    for images, labels in ((data / "images" / split, data / "labels" / split), (data / "images", data / "labels")):
+def folder_set(name: str, data: Path, split: str = "val", fallback: tuple[str, ...] = ()) -> EvalSet:
+    """A YOLO folder: ``images/<split>`` + ``labels/<split>`` (or a ``fallback`` split), or flat ``images/``."""
+    layouts = [(data / "images" / s, data / "labels" / s) for s in (split, *fallback)]
+    for images, labels in (*layouts, (data / "images", data / "labels")):
         found = list_images(images)
         if found:
             return EvalSet(name, found, {p: labels / f"{p.stem}.txt" for p in found})
@@ -86,6 +87,6 @@ def resolve(spec: str, dataset: Path) -> EvalSet:
     if spec.startswith("family:"):
         return family_set(dataset, spec.split(":", 1)[1])
     path = Path(spec.split(":", 1)[1] if spec.startswith("path:") else spec)
-    if path.is_dir():
-        return folder_set(spec, path, "val")
+    if path.is_dir():  # a user's folder: its val split, else its train split (e.g. ml.synth output), else flat
+        return folder_set(spec, path, "val", fallback=("train",))
     raise SystemExit(f"error: unknown evaluation set {spec!r} (val, val-gray, synth, family:NAME, path:DIR)")
