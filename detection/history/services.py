@@ -115,7 +115,7 @@ def camera_went_offline(*, camera_id: int, at: datetime) -> None:
         StockState.objects.filter(pk=camera_id).update(timeline_status=Status.OFFLINE)
 
 
-def history_prune(*, now: datetime | None = None, batch: int = 5000,
+def history_prune(*, now: datetime | None = None, batch: int = 1000,
                   on_batch: Callable[[float], None] | None = None) -> tuple[int, int]:
     """Delete readings and status changes older than HISTORY_RETENTION_DAYS; returns (readings, changes).
 

@@ -12,7 +12,7 @@ class Command(BaseCommand):
     help = "Delete per-minute readings and status changes older than HISTORY_RETENTION_DAYS, in short batches."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--batch", type=int, default=5000, help="Rows per transaction (default 5000).")
+        parser.add_argument("--batch", type=int, default=1000, help="Rows per transaction (default 1000).")
 
     def handle(self, *args, batch: int, **options) -> None:
         readings, changes = history_prune(batch=max(1, batch))
