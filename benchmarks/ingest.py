@@ -190,8 +190,33 @@ def _camera_thread(url: str, key: str, frames: list[bytes], offset: int, fps: fl
         except requests.RequestException as exc:
             status, stages = type(exc).__name__, {}
         ended = time.perf_counter()
+        if status == 201:
+            with _answered_lock:
+                _answered[201] += 1  # warm-up included: what /metrics should count too
         if began >= measure_from and ended <= stop:
             out.append(Sample(began, (ended - began) * 1000, status, stages))
+
+
+_answered: Counter = Counter()
+_answered_lock = threading.Lock()
+
+
+def metrics_check(server: Server, *, shared: bool) -> str:
+    """Frames /metrics counted as answered 201, against this client's count: summed over the workers'
+    pages, or from one page when they share PROMETHEUS_MULTIPROC_DIR (each page then shows all)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    counted = 0.0
+    for port in server.ports[:1] if shared else server.ports:
+        response = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10)
+        if response.status_code == 404:
+            return "metrics: off (METRICS_ENABLED=0)"
+        for family in text_string_to_metric_families(response.text):
+            counted += sum(s.value for s in family.samples
+                           if s.name == "inventory_frames_total" and s.labels.get("code") == "201")
+    sent = _answered[201]
+    return (f"metrics: /metrics counted {counted:.0f} frames answered 201, the cameras got {sent} -> "
+            f"{'MATCH' if counted == sent else 'MISMATCH'}")
 
 
 @dataclass
@@ -347,6 +372,8 @@ def main(argv: list[str] | None = None) -> int:
                 result = run_load(server, frames, cameras, seconds=args.seconds, warmup_s=args.warmup, fps=fps)
                 results.append(result)
                 print("\n".join(describe(result)), flush=True)
+        shared = bool({**os.environ, **extra_env}.get("PROMETHEUS_MULTIPROC_DIR"))
+        print(metrics_check(server, shared=shared), flush=True)
     # Detector alone, after the load and with the server gone: nothing else of ours on the CPU.
     one, one_cpu = detector_only(args.model, frames, seconds=args.detector_seconds, workers=1,
                                  threads=args.detector_threads)
