@@ -254,7 +254,10 @@ def main() -> None:
               f"one-minute readings, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}", flush=True)
         readings, changes, took = fill(args.cameras, args.days)
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")  # planner statistics, as a database that has run a while has them
+            # Planner statistics, and on PostgreSQL the visibility map that index-only scans need, as
+            # autovacuum keeps them on a database that has run a while (the first PostgreSQL run,
+            # with ANALYZE alone, measured the chart at p95 114 ms).
+            cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
         connection.close()  # measure on a fresh connection with the server's settings
         print(f"filled {readings:,} readings and {changes:,} status changes in {took:.0f} s", flush=True)
 
