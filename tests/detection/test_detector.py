@@ -236,3 +236,23 @@ def test_detect_accepts_plain_arrays_and_decoded_images_alike(shipped):
     a = shipped.detect(pixels)
     b = shipped.detect(DecodedImage(pixels, 200, 100))
     assert (a.image_width, a.image_height) == (b.image_width, b.image_height) == (200, 100)
+
+
+def test_every_shipped_model_loads_with_its_metadata_and_counts_the_samples():
+    # MODEL_PATH may point at either file in detection/weights (the README says when to pick which).
+    import json
+    from pathlib import Path
+
+    from detection.detector import decode_image, load_detector
+    from simulation.make_samples import SAMPLES_DIR
+
+    weights = sorted((Path(__file__).resolve().parents[2] / "detection" / "weights").glob("*.int8.onnx"))
+    assert {p.name for p in weights} >= {"package_detector.int8.onnx", "package_detector_mixed.int8.onnx"}
+    truth = json.loads((SAMPLES_DIR / "counts.json").read_text())
+    for path in weights:
+        detector = load_detector(path)
+        assert detector.input_size == 416 and detector.class_names == {0: "package"}
+        assert "7-bit range" in detector.metadata["quantization"]
+        errors = [abs(detector.detect(decode_image((SAMPLES_DIR / name).read_bytes(), target_size=416)).count
+                      - row["count"]) for name, row in truth.items()]
+        assert sum(errors) / len(errors) <= 2.5, (path.name, errors)  # both count our samples within 2.5
