@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fine-tune the shipped checkpoint on real + grayscale copies + synthetic frames (CPU, resumable).
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../../.."  # the repository root
 if [ -f ml/runs/ft352/weights/last.pt ]; then
   exec .venv/bin/python -m ml.train --name ft352 --resume
 fi

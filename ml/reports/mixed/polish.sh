@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Second stage: a short low-LR pass at the serving size on real + grayscale + a little synthetic,
 # without mosaic, to win back val precision after the mixed fine-tune.
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../../.."  # the repository root
 if [ -f ml/runs/polish416/weights/last.pt ]; then
   exec .venv/bin/python -m ml.train --name polish416 --resume
 fi
