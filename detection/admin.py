@@ -30,14 +30,8 @@ class StockStateAdmin(admin.ModelAdmin):
                                 target_capacity=obj.target_capacity, smoothing_window=obj.smoothing_window)
 
 
-@admin.register(DetectionEvent)
-class DetectionEventAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "camera", "raw_count", "smoothed_count", "status", "fault", "inference_ms",
-                    "captured_at")
-    list_filter = ("camera", "status", ("created_at", admin.DateFieldListFilter))
-    search_fields = ("camera__name", "camera__slug")
-    date_hierarchy = "created_at"
-    list_select_related = ("camera",)
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A log written by the product, never by hand: listed and searched, not added, edited or deleted."""
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -49,8 +43,18 @@ class DetectionEventAdmin(admin.ModelAdmin):
         return False
 
 
+@admin.register(DetectionEvent)
+class DetectionEventAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "camera", "raw_count", "smoothed_count", "status", "fault", "inference_ms",
+                    "captured_at")
+    list_filter = ("camera", "status", ("created_at", admin.DateFieldListFilter))
+    search_fields = ("camera__name", "camera__slug")
+    date_hierarchy = "created_at"
+    list_select_related = ("camera",)
+
+
 @admin.register(AlertDelivery)
-class AlertDeliveryAdmin(admin.ModelAdmin):
+class AlertDeliveryAdmin(ReadOnlyAdmin):
     """The outbox, read-only: what was sent, to whom, and how it went. Rows are written by ingest."""
 
     list_display = ("id", "created_at", "camera", "previous_status", "status", "smoothed_count", "channel",
@@ -59,15 +63,6 @@ class AlertDeliveryAdmin(admin.ModelAdmin):
     search_fields = ("camera__name", "camera__slug", "recipients", "last_error")
     date_hierarchy = "created_at"
     list_select_related = ("camera",)
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(AlertWebhook)
