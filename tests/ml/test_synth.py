@@ -28,8 +28,7 @@ def test_it_renders_the_same_frame_and_labels_from_the_same_seed():
     a, b = render_sample(1234), render_sample(1234)
     assert np.array_equal(a.rgb, b.rgb)
     assert np.array_equal(a.boxes, b.boxes)
-    assert not np.array_equal(a.rgb.shape, render_sample(1235).rgb.shape) or not np.array_equal(
-        a.rgb, render_sample(1235).rgb)
+    assert not np.array_equal(a.rgb, render_sample(1235).rgb)  # another seed, another frame
 
 
 def test_it_labels_each_visible_carton_with_the_extent_of_its_pixels():
