@@ -19,13 +19,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ml import mix
 from ml.common import (
     DEFAULT_DATASET,
     DEFAULT_RUNS,
     configure_offline_ultralytics,
     dataset_fingerprint,
 )
-from ml import mix
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
