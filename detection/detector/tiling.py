@@ -86,7 +86,7 @@ def _suppress_contained(boxes: np.ndarray, scores: np.ndarray, keep: np.ndarray,
     return np.asarray(kept, np.int64)
 
 
-def _wants_tiles(result: DetectionResult, pixels: np.ndarray, input_size: int, policy: TilingPolicy) -> bool:
+def _wants_tiles(result: DetectionResult, input_size: int, policy: TilingPolicy) -> bool:
     if policy.mode == "always":
         return True
     long_side = max(result.image_width, result.image_height)
@@ -106,7 +106,7 @@ def detect_tiled(detector, image: np.ndarray | DecodedImage, *, conf: float | No
     if policy.mode == "off":
         return full
     pixels = image.pixels if isinstance(image, DecodedImage) else image
-    if not _wants_tiles(full, pixels, detector.input_size, policy):
+    if not _wants_tiles(full, detector.input_size, policy):
         full.extra["tiles"] = 0
         return full
     # Decoded pixels may be smaller than the camera's frame; boxes are reported in the frame's pixels.

@@ -50,19 +50,30 @@ def _roi(canvas: Canvas, pts: np.ndarray) -> tuple[int, int, int, int] | None:
     return x0, y0, x1, y1
 
 
-def fill_poly(canvas: Canvas, pts: np.ndarray, colour, object_id: int = 0, rng: np.random.Generator | None = None,
-              noise: float = 0.0, alpha: float = 1.0) -> None:
-    """Fill a polygon with a colour (times multiplicative noise of strength ``noise``); mark it in the ID buffer."""
-    pts = np.asarray(pts, np.float32)
+def _covered(canvas: Canvas, pts: np.ndarray, object_id: int, convex: bool) -> tuple[tuple[int, int, int, int], np.ndarray] | None:
+    """Count a package's unclipped area, then its (ROI, boolean mask) in the frame; None when off-frame."""
     if object_id:
         canvas.full_area[object_id] += abs(float(cv2.contourArea(pts)))
     roi = _roi(canvas, pts)
     if roi is None:
-        return
+        return None
     x0, y0, x1, y1 = roi
     mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
-    cv2.fillPoly(mask, [np.round(pts - [x0, y0]).astype(np.int32)], 1)
-    m = mask.astype(bool)
+    local = np.round(pts - np.float32([x0, y0])).astype(np.int32)
+    if convex:
+        cv2.fillConvexPoly(mask, local, 1)
+    else:
+        cv2.fillPoly(mask, [local], 1)
+    return roi, mask.astype(bool)
+
+
+def fill_poly(canvas: Canvas, pts: np.ndarray, colour, object_id: int = 0, rng: np.random.Generator | None = None,
+              noise: float = 0.0, alpha: float = 1.0) -> None:
+    """Fill a polygon with a colour (times multiplicative noise of strength ``noise``); mark it in the ID buffer."""
+    covered = _covered(canvas, np.asarray(pts, np.float32), object_id, convex=False)
+    if covered is None:
+        return
+    (x0, y0, x1, y1), m = covered
     patch = canvas.img[y0:y1, x0:x1]
     value = np.asarray(colour, np.float32)
     if noise and rng is not None:
@@ -75,20 +86,15 @@ def fill_poly(canvas: Canvas, pts: np.ndarray, colour, object_id: int = 0, rng: 
 def fill_quad_texture(canvas: Canvas, quad: np.ndarray, tex: np.ndarray, object_id: int = 0) -> None:
     """Warp a (h, w, 3) texture onto a convex quad (corners TL, TR, BR, BL) and mark its pixels."""
     quad = np.asarray(quad, np.float32)
-    if object_id:
-        canvas.full_area[object_id] += abs(float(cv2.contourArea(quad)))
-    roi = _roi(canvas, quad)
-    if roi is None:
+    covered = _covered(canvas, quad, object_id, convex=True)
+    if covered is None:
         return
-    x0, y0, x1, y1 = roi
+    (x0, y0, x1, y1), m = covered
     local = quad - np.float32([x0, y0])
     th, tw = tex.shape[:2]
     src = np.float32([[0, 0], [tw, 0], [tw, th], [0, th]])
     warped = cv2.warpPerspective(tex, cv2.getPerspectiveTransform(src, local), (x1 - x0, y1 - y0),
                                  flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
-    cv2.fillConvexPoly(mask, np.round(local).astype(np.int32), 1)
-    m = mask.astype(bool)
     canvas.img[y0:y1, x0:x1][m] = warped[m]
     canvas.ids[y0:y1, x0:x1][m] = object_id
 
@@ -123,7 +129,3 @@ def shadow(canvas: Canvas, pts: np.ndarray, strength: float, blur: float) -> Non
     if blur > 0.5:
         mask = cv2.GaussianBlur(mask, (0, 0), blur)
     canvas.img[y0:y1, x0:x1] *= (1.0 - strength * mask)[:, :, None]
-
-
-def texture_for(rng: np.random.Generator, size: tuple[int, int], colour: np.ndarray) -> np.ndarray:
-    return textures.surface(rng, size[0], size[1], colour)
