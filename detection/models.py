@@ -64,6 +64,13 @@ class StockState(models.Model):
     # and the current minute's running reading, so each frame writes its minute with one upsert.
     timeline_status = models.CharField(max_length=10, choices=Status.choices, default=Status.WAITING, editable=False)
     history_minute = models.JSONField(default=dict, blank=True, editable=False)
+    # Counting zones (detection/zones.py): polygons of [x, y] points normalised to 0..1 of the frame;
+    # only boxes whose centre lies inside one are counted. [] = the whole frame.
+    zones = models.JSONField(
+        default=list, blank=True,
+        help_text="Polygons in frame coordinates 0..1, e.g. [[[0.1, 0.1], [0.9, 0.1], [0.9, 0.9]]]; "
+        "only packages whose centre lies in one are counted. Empty: the whole frame.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -106,6 +113,18 @@ class DetectionEvent(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices)
     fault = models.CharField(max_length=200, blank=True, help_text="Why this frame could not be counted.")
     inference_ms = models.FloatField()
+    # The frame as kept (detection/frames.py): stored through Django's storage API, deleted with the row.
+    image = models.FileField(upload_to="frames/", max_length=255, blank=True)
+    image_width = models.PositiveIntegerField(null=True, blank=True, help_text="Of the frame as received, px.")
+    image_height = models.PositiveIntegerField(null=True, blank=True)
+    # Every box the model drew, normalised to 0..1 of the frame: [x1, y1, x2, y2, score, counted];
+    # counted is false for a box whose centre lies outside the camera's counting zones.
+    boxes = models.JSONField(default=list, blank=True)
+    model_version = models.ForeignKey(
+        "detection.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="events",
+        help_text="The model that counted this frame (empty: the bundled MODEL_PATH file).",
+    )
+    model_label = models.CharField(max_length=120, blank=True, help_text="Which model counted, as shown to people.")
 
     class Meta:
         ordering = ["-id"]
@@ -137,6 +156,87 @@ class FrameReceipt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.camera} {self.key}"
+
+
+class ModelVersion(models.Model):
+    """A detector file installed by `manage.py model install` (or the admin); one is active at a time.
+
+    Workers load the active one within seconds of a switch (detection/model_versions.py); with
+    none active they use settings.MODEL_PATH, the bundled file.
+    """
+
+    name = models.CharField(max_length=120, help_text="A label for people, e.g. 'site-3 fine-tune 2026-11'.")
+    file = models.FileField(upload_to="models/", max_length=255)
+    sha256 = models.CharField(max_length=64, unique=True)
+    size_bytes = models.PositiveBigIntegerField(default=0)
+    input_size = models.PositiveIntegerField()
+    classes = models.JSONField(default=dict, help_text="Class id -> name, from the file's metadata.")
+    metadata = models.JSONField(default=dict, blank=True, help_text="The ONNX file's metadata properties.")
+    evaluation = models.JSONField(default=dict, blank=True, help_text="Figures from ml.evaluate, if given.")
+    installed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    installed_at = models.DateTimeField()
+    is_active = models.BooleanField(default=False, editable=False)
+    activated_at = models.DateTimeField(null=True, blank=True, editable=False)
+    activated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+
+    class Meta:
+        ordering = ["-installed_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["is_active"], condition=models.Q(is_active=True), name="one_active_model")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.sha256[:12]})"
+
+
+class ReviewFrame(models.Model):
+    """A frame kept for labelling: its count was marked wrong, or it was sampled for low confidence.
+
+    A copy (image and boxes), so it outlives the 20-row activity log; capped at REVIEW_MAX_FRAMES,
+    the oldest unflagged samples going first (detection/review.py).
+    """
+
+    class Reason(models.TextChoices):
+        FLAGGED = "flagged", "Count marked wrong"
+        LOW_CONFIDENCE = "low_confidence", "Low-confidence sample"
+
+    camera = models.ForeignKey(Camera, on_delete=models.CASCADE, related_name="review_frames")
+    event = models.ForeignKey(
+        DetectionEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="review_frames"
+    )
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    image = models.FileField(upload_to="review/", max_length=255)
+    image_width = models.PositiveIntegerField()
+    image_height = models.PositiveIntegerField()
+    boxes = models.JSONField(default=list, blank=True, help_text="The model's boxes, as on the event.")
+    model_version = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="review_frames"
+    )
+    model_label = models.CharField(max_length=120, blank=True)
+    frame_at = models.DateTimeField(help_text="When the frame was received.")
+    model_count = models.PositiveIntegerField()
+    correct_count = models.PositiveIntegerField(null=True, blank=True, help_text="The count a person gave.")
+    note = models.CharField(max_length=500, blank=True)
+    flagged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    exported_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [("flag_count", "Can mark a count as wrong")]
+        indexes = [models.Index(fields=["reason", "created_at"], name="review_reason_age")]
+        constraints = [
+            models.UniqueConstraint(fields=["event"], condition=models.Q(event__isnull=False), name="review_one_per_event")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.camera} {self.frame_at:%Y-%m-%d %H:%M:%S} {self.get_reason_display()}"
 
 
 # The alert outbox lives in its own sub-package (detection/alerts/); imported here so Django finds it.

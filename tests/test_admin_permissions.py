@@ -7,17 +7,15 @@ test_every_action_and_custom_view_is_in_the_policy: decide who may use it before
 
 from __future__ import annotations
 
-import importlib
-
 import pytest
 from django.contrib import admin
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group, Permission
 from django.test import RequestFactory
 from django.urls import URLPattern, URLResolver, reverse
 from django.views.generic import RedirectView
 
 from devices.models import DeviceKey
+from tests.roles import role_group
 
 # Staff users (they can open /admin/) in each default group, one in none, and a superuser.
 ROLES: dict[str, tuple[str, ...]] = {
@@ -50,17 +48,12 @@ CUSTOM_VIEWS = {
 def people(db) -> dict:
     """One staff user per role. Groups come from a data migration; rebuilt here if a
     transaction=True test flushed them, from the migration's own ROLES."""
-    roles = importlib.import_module("detection.migrations.0003_default_groups").ROLES
     users = {}
     for role, groups in ROLES.items():
         user = get_user_model().objects.create_user(f"{role}-user", password=None, is_staff=True,
                                                     is_superuser=role == "superuser")
         for name in groups:
-            group, created = Group.objects.get_or_create(name=name)
-            if created:
-                for app_label, codename in roles[name]:
-                    group.permissions.add(Permission.objects.get(content_type__app_label=app_label,
-                                                                 codename=codename))
+            group = role_group(name)
             user.groups.add(group)
         users[role] = user
     return users

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import labelled_val_images
 from tests.dashboard import live
+from tests.roles import role_group
 
 # Cameras the live server starts with; each browser test owns one, so tests don't see each other's frames.
 LIVE_CAMERAS = ["e2e-live", "e2e-threshold", "e2e-filter", "e2e-fault", "e2e-trends"]
@@ -18,18 +18,10 @@ LIVE_CAMERAS = ["e2e-live", "e2e-threshold", "e2e-filter", "e2e-fault", "e2e-tre
 def make_user(db, django_user_model):
     """A user in the default role groups. The groups come from a data migration, which
     transaction=True tests flush away, so they are rebuilt here from the migration's own ROLES."""
-    from django.contrib.auth.models import Group, Permission
-
-    roles = importlib.import_module("detection.migrations.0003_default_groups").ROLES
-
     def make(username: str, *groups: str):
         user = django_user_model.objects.create_user(username, password=live.PASSWORD)
         for name in groups:
-            group, created = Group.objects.get_or_create(name=name)
-            if created:
-                for app_label, codename in roles[name]:
-                    group.permissions.add(Permission.objects.get(content_type__app_label=app_label,
-                                                                 codename=codename))
+            group = role_group(name)
             user.groups.add(group)
         return user
 
