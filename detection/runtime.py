@@ -1,25 +1,56 @@
-"""The process-wide detector, configured from settings (the detector package itself has no Django)."""
+"""The process-wide detector, configured from settings (the detector package itself has no Django).
+
+What is served is the active ModelVersion (detection/model_versions.py), or the bundled file at
+settings.MODEL_PATH while none is active. Each worker learns of a switch by polling the database
+every MODEL_SWITCH_POLL_S seconds (start_model_watch, from asgi.py); it loads and warms the new
+session in that background thread, then swaps one reference. A frame takes the reference once
+(serving()), so frames in flight finish on the old session, and the old session is freed once
+they are done. A version that fails to load here leaves the old one serving (reported by /healthz).
+"""
 
 from __future__ import annotations
 
 import functools
 import logging
 import threading
+import time
+from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import close_old_connections
 
 from detection.detector import OnnxDetector, load_detector
 from detection.detector.tiling import TilingPolicy
 
 logger = logging.getLogger(__name__)
+# A version that failed to load in this process is tried again after this long, not at every poll.
+RETRY_FAILED_S = 30.0
 
 
 class ModelUnavailable(RuntimeError):
     """The ONNX model is missing or cannot be loaded; the API answers 503."""
 
 
-def get_detector() -> OnnxDetector:
-    """Load once per process (load_detector is cached), warmed up, shared by all threads."""
+@dataclass(frozen=True)
+class Serving:
+    """The detector a frame runs on, and how its event records it."""
+
+    detector: OnnxDetector
+    version_id: int | None  # None: the bundled MODEL_PATH file
+    sha256: str
+    label: str
+
+
+_lock = threading.Lock()  # one switch at a time in this process
+_version: Serving | None = None  # the installed version served; None: the bundled file
+_synced = False  # has this process asked the database which version is active?
+_failure: dict | None = None  # the last version that failed to load here (shown by /healthz)
+_stopped = threading.Event()
+_watch_started = threading.Event()
+
+
+def _bundled() -> OnnxDetector:
+    """The bundled file (cached by load_detector); raises ModelUnavailable."""
     try:
         return load_detector(
             str(settings.MODEL_PATH),
@@ -31,6 +62,113 @@ def get_detector() -> OnnxDetector:
     except Exception as exc:  # onnxruntime raises its own exception types; all mean "no model"
         logger.error("detector unavailable: %s: %s", settings.MODEL_PATH, exc)
         raise ModelUnavailable(f"The detection model could not be loaded ({settings.MODEL_PATH.name}).") from exc
+
+
+def bundled_label(detector: OnnxDetector) -> str:
+    return f"bundled {settings.MODEL_PATH.name} ({detector.version})"[:120]
+
+
+def serving() -> Serving:
+    """What this process serves now; the first call loads what the database says is active."""
+    if not _synced:
+        sync_active_model()
+    current = _version  # one read: a swap during this frame does not affect it
+    if current is not None:
+        return current
+    detector = _bundled()
+    return Serving(detector=detector, version_id=None, sha256="", label=bundled_label(detector))
+
+
+def get_detector() -> OnnxDetector:
+    """Loaded once per process, warmed up, shared by all threads; switched by sync_active_model()."""
+    return serving().detector
+
+
+def serving_failure() -> dict | None:
+    return _failure
+
+
+def sync_active_model() -> bool:
+    """Serve the version the database marks active (None: bundled); True when this call switched.
+
+    Loads and warms the new session before swapping, so no frame waits for it or fails; on a
+    failure the old one keeps serving (retried after RETRY_FAILED_S).
+    """
+    global _version, _synced, _failure
+    from detection.models import ModelVersion
+
+    with _lock:
+        try:
+            wanted = ModelVersion.objects.filter(is_active=True).values_list("pk", "sha256").first()
+        except Exception as exc:  # database down: keep serving what we have, ask again next time
+            if not _synced:
+                logger.warning("model version lookup failed (%s); serving the bundled file for now", exc)
+                _synced = True
+            return False
+        wanted_id = wanted[0] if wanted else None
+        if _synced and wanted_id == (_version.version_id if _version else None):
+            return False
+        if _failure and _failure["version_id"] == wanted_id and time.monotonic() - _failure["at"] < RETRY_FAILED_S:
+            return False
+        previous = _version.label if _version else "bundled"
+        try:
+            loaded = _load(wanted_id)
+        except Exception as exc:
+            _failure = {"version_id": wanted_id, "error": str(exc)[:300], "at": time.monotonic()}
+            logger.error("model switch to %s failed, still serving %s: %s",
+                         f"#{wanted_id}" if wanted_id else "bundled", previous, exc)
+            _synced = True  # serve what we have (the bundled file at first); the watch retries
+            return False
+        _version, _synced, _failure = loaded, True, None
+        if loaded is not None:
+            load_detector.cache_clear()  # the bundled session, if it was loaded: memory stays bounded
+        logger.warning("model switched: %s -> %s", previous, loaded.label if loaded else "bundled")
+        return True
+
+
+def _load(version_id: int | None) -> Serving | None:
+    """Load and warm a version (None: the bundled file, warmed through load_detector's cache)."""
+    from detection.model_versions import local_model_path, version_label
+    from detection.models import ModelVersion
+
+    if version_id is None:
+        _bundled()
+        return None
+    version = ModelVersion.objects.get(pk=version_id)
+    path = local_model_path(file_name=version.file.name, sha256=version.sha256)
+    detector = OnnxDetector(path, conf=settings.DETECTOR_CONFIDENCE, iou=settings.DETECTOR_IOU,
+                            max_det=settings.DETECTOR_MAX_DETECTIONS, threads=settings.DETECTOR_THREADS)
+    return Serving(detector=detector, version_id=version.pk, sha256=version.sha256, label=version_label(version))
+
+
+def reset_serving() -> None:
+    """Forget what this process serves (tests); the next frame asks the database again."""
+    global _version, _synced, _failure
+    with _lock:
+        _version, _synced, _failure = None, False, None
+
+
+def start_model_watch(interval_s: float) -> bool:
+    """Poll for model switches in a background thread, once per process; 0 disables it."""
+    if interval_s <= 0 or _watch_started.is_set():
+        return False
+    _watch_started.set()
+    threading.Thread(target=_watch, args=(interval_s,), name="model-watch", daemon=True).start()
+    return True
+
+
+def stop_model_watch() -> None:
+    _stopped.set()
+
+
+def _watch(interval_s: float) -> None:
+    while not _stopped.wait(interval_s):
+        try:
+            sync_active_model()
+        except Exception:  # never end the watch
+            logger.exception("model version check failed")
+        finally:
+            close_old_connections()
 
 
 def detector_ready() -> bool:

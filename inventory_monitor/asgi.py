@@ -32,6 +32,11 @@ if settings.DETECTOR_PRELOAD:
 
     detector_ready()
 
+from detection.runtime import start_model_watch  # noqa: E402
+
+# Model versions: follow `manage.py model activate/rollback` within MODEL_SWITCH_POLL_S, no restart.
+start_model_watch(settings.MODEL_SWITCH_POLL_S)
+
 from detection.watch import start_offline_watch  # noqa: E402
 
 start_offline_watch(settings.OFFLINE_CHECK_INTERVAL_S)

@@ -154,10 +154,12 @@ def _stop_listening() -> None:
 
 
 def _stop_background_work() -> None:
+    from detection.runtime import stop_model_watch
     from detection.watch import stop_offline_watch
     from inventory_monitor.dyndns import stop_dyndns
 
     stop_offline_watch()
+    stop_model_watch()
     stop_dyndns()
 
 

@@ -33,6 +33,10 @@ ACTIONS: dict[tuple[str, str], frozenset[str]] = {
     ("devices.camera", "create_key"): ONLY_SUPERUSER,
     ("devices.devicekey", "revoke"): ONLY_SUPERUSER,
     ("axes.accessattempt", "cleanup_expired_attempts"): ONLY_SUPERUSER,  # django-axes: login lockouts
+    # The model decides every count on every camera: only engineers switch it.
+    ("detection.modelversion", "activate"): ONLY_SUPERUSER,
+    ("detection.modelversion", "rollback"): ONLY_SUPERUSER,
+    ("detection.modelversion", "serve_bundled"): ONLY_SUPERUSER,
 }
 DELETE_SELECTED = ONLY_SUPERUSER  # Django's bulk delete, on every model
 

@@ -34,6 +34,10 @@ class DetectionResult:
     extra: dict[str, float] = field(default_factory=dict)  # timings split: pre_ms, run_ms, post_ms
     # How usable the frame was (brightness, contrast, size, pixel fingerprint), when the caller checked.
     health: ImageHealth | None = None
+    # Which model counted, set by the product's runtime (detection/runtime.py): the ModelVersion id
+    # (None: the bundled file) and its label for people.
+    model_id: int | None = None
+    model_label: str = ""
 
     @property
     def count(self) -> int:
