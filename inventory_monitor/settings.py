@@ -333,6 +333,8 @@ ALERT_MAX_ATTEMPTS = envint("ALERT_MAX_ATTEMPTS", 10)  # then FAILED, with the l
 ALERT_RETRY_BASE_S = envint("ALERT_RETRY_BASE_S", 30)  # first retry after this, doubling, at most an hour
 # Stock alerts for one camera and channel: at most one per this many seconds (0: off); see outbox.py.
 ALERT_COOLDOWN_S = envint("ALERT_COOLDOWN_S", 300)
+# Sent, failed and superseded alerts older than this are deleted by `manage.py prune_history`.
+ALERT_RETENTION_DAYS = envint("ALERT_RETENTION_DAYS", 90)
 # Webhooks (added in the admin): connect and read timeout each; and whether a webhook may point at a
 # link-local or cloud metadata address (169.254.0.0/16, fe80::/10, fd00:ec2::254) - almost never.
 WEBHOOK_TIMEOUT_S = envfloat("WEBHOOK_TIMEOUT_S", 5)

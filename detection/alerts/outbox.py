@@ -169,6 +169,27 @@ def flush_alerts() -> int:
     return total
 
 
+FINISHED = (AlertDelivery.State.SENT, AlertDelivery.State.FAILED, AlertDelivery.State.SUPERSEDED)
+
+
+def alerts_prune(*, now: datetime | None = None, batch: int = 1000) -> int:
+    """Delete finished alerts (sent, failed, superseded) older than ALERT_RETENTION_DAYS; returns how many.
+
+    Rows still to be sent are never deleted, however old. Short transactions of at most ``batch``
+    rows, so the senders and ingest never wait long; safe while they run (`manage.py prune_history`).
+    """
+    cutoff = (now or timezone.now()) - timedelta(days=settings.ALERT_RETENTION_DAYS)
+    old = AlertDelivery.objects.filter(created_at__lt=cutoff, state__in=FINISHED)
+    deleted = 0
+    while True:
+        with transaction.atomic():
+            ids = list(old.order_by("created_at").values_list("pk", flat=True)[:batch])
+            if ids:
+                deleted += AlertDelivery.objects.filter(pk__in=ids, state__in=FINISHED).delete()[0]
+        if len(ids) < batch:
+            return deleted
+
+
 def start_alert_sender(interval_s: int) -> bool:
     """Start this worker's sender once; interval 0 disables it. Returns whether it started."""
     global _thread

@@ -287,3 +287,27 @@ def test_the_alert_log_page_and_admin_show_what_went_where(by_mail, settings, ca
         assert shown in row, shown
     listing = admin_client.get("/admin/detection/alertdelivery/").content.decode()
     assert "manager@example.com" in listing and "ConnectionRefusedError" in listing
+
+
+@pytest.mark.django_db
+def test_prune_history_deletes_old_finished_alerts_and_never_one_still_to_be_sent(camera_with_key, settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    settings.ALERT_RETENTION_DAYS = 90
+    camera, _ = camera_with_key()
+    now = timezone.now()
+
+    def delivery(state: str, age_days: float) -> AlertDelivery:
+        at = now - timedelta(days=age_days)
+        return AlertDelivery.objects.create(
+            camera=camera, created_at=at, channel="email", recipients="ops@example.com", kind="stock",
+            previous_status="WARNING", status="CRITICAL", message={}, state=state, next_attempt_at=at)
+
+    old_sent, old_failed, old_superseded = (delivery(s, 91) for s in (State.SENT, State.FAILED, State.SUPERSEDED))
+    kept = [delivery(State.PENDING, 120), delivery(State.SENDING, 120), delivery(State.SENT, 89)]
+    call_command("prune_history", "--batch", "2", stdout=(out := StringIO()))
+    assert "Deleted 3 finished alert(s)." in out.getvalue()
+    assert set(AlertDelivery.objects.values_list("pk", flat=True)) == {row.pk for row in kept}
+    assert not AlertDelivery.objects.filter(pk__in=[old_sent.pk, old_failed.pk, old_superseded.pk]).exists()
