@@ -1,4 +1,4 @@
-"""Training mixes: real data, grayscale copies of it, synthetic frames, and families held out.
+"""Training mixes: real data, grayscale copies of it, synthetic frames, site data, and families held out.
 
 Ultralytics reads a ``train:`` entry that is a text file of image paths and finds each label by
 swapping ``/images/`` for ``/labels/``; so a mix is a list file in a writable view, never a copy of
@@ -25,6 +25,8 @@ class Mix:
     gray_fraction: float = 0.0  # share of real training images added again as grayscale copies
     hold_out: tuple[str, ...] = ()  # manifest families left out of training (for leave-one-family-out)
     seed: int = 0
+    site: list[Path] = field(default_factory=list)  # site datasets from `manage.py import_labels`
+    site_repeat: int = 1  # list each site image this many times (a few site frames among thousands)
 
 
 def family_files(dataset: Path, families: tuple[str, ...]) -> set[str]:
@@ -55,6 +57,27 @@ def _gray_copy(src: Path, label: Path, out_images: Path, out_labels: Path) -> Pa
     return dst
 
 
+def _site_view(folder: Path, view: Path) -> list[Path]:
+    """A site dataset's training images, seen through the writable view: images linked, labels
+    copied, so Ultralytics' label cache is written under ml/runs, never into the site folder."""
+    folder = folder.resolve()
+    images = folder / "images" / "train"
+    if not (images.is_dir() and (folder / "labels" / "train").is_dir()):
+        raise SystemExit(f"error: {folder} is not a site dataset (images/train, labels/train); "
+                         "make one with `manage.py import_labels`")
+    part = f"site-{folder.name}"
+    link = view / "images" / part
+    if link.is_symlink() and link.resolve() != images:
+        link.unlink()
+    if not link.is_symlink():
+        link.symlink_to(images, target_is_directory=True)
+    labels = view / "labels" / part
+    if labels.exists():
+        shutil.rmtree(labels)
+    shutil.copytree(folder / "labels" / "train", labels)
+    return list_images(link)
+
+
 def build(mix: Mix, workdir: Path) -> tuple[Path, dict[str, int]]:
     """Write ``<workdir>/dataset/data.yaml`` for the mix; returns (yaml path, counts per part)."""
     data_yaml = writable_dataset_view(mix.real, workdir)
@@ -76,6 +99,8 @@ def build(mix: Mix, workdir: Path) -> tuple[Path, dict[str, int]]:
     if mix.synth_count and mix.synth_count < len(synth):
         synth = sorted(rng.sample(synth, mix.synth_count))
     parts["synth"] = synth
+    if mix.site:
+        parts["site"] = [p for folder in mix.site for p in _site_view(folder, view)] * max(mix.site_repeat, 1)
     listing = view / "train_mix.txt"
     listing.write_text("".join(f"{p}\n" for part in parts.values() for p in part))
     # Val as a list file too: given the linked folder, Ultralytics follows the link and writes its

@@ -4,6 +4,8 @@
     python -m ml.train --name packages-320 --resume        # continue from weights/last.pt
     python -m ml.train --name mix --model ml/reports/gpu512/best.pt --synth ml/runs/synth \
         --synth-count 2000 --gray-fraction 0.3 --hold-out-family IMG_0267   # fine-tune on a mix
+    python -m ml.train --name site-ft --model ml/reports/gpu512/best.pt --epochs 30 \
+        --site ml/site_data/dock-north --site-repeat 3   # fine-tune on base + corrected site frames
 
 Every epoch appends a line to ``<run>/train_log.jsonl`` (metrics, seconds), Ultralytics keeps
 ``results.csv`` and ``weights/{last,best}.pt``; ``--resume`` picks up the interrupted run.
@@ -58,6 +60,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--resume", action="store_true", help="continue <runs>/<name>/weights/last.pt")
     parser.add_argument("--synth", type=Path, action="append", default=[],
                         help="synthetic YOLO folder from `python -m ml.synth` to mix in (repeatable)")
+    parser.add_argument("--site", type=Path, action="append", default=[],
+                        help="site dataset from `manage.py import_labels` to mix in (repeatable)")
+    parser.add_argument("--site-repeat", type=int, default=1,
+                        help="list each site image this many times (site frames are few beside the base data)")
     parser.add_argument("--synth-count", type=int, default=0, help="use this many synthetic frames (0 = all)")
     parser.add_argument("--gray-fraction", type=float, default=0.0,
                         help="add this share of the real training images again as grayscale copies")
@@ -152,11 +158,12 @@ def main(argv: list[str] | None = None) -> Path:
         raise SystemExit(f"error: dataset folder {args.data} does not exist")
     data_yaml, parts = mix.build(
         mix.Mix(real=args.data, synth=args.synth, synth_count=args.synth_count, gray_fraction=args.gray_fraction,
-                hold_out=tuple(args.hold_out_family), seed=args.seed),
+                hold_out=tuple(args.hold_out_family), seed=args.seed, site=args.site, site_repeat=args.site_repeat),
         args.runs.resolve() / f"{args.name}-data",
     )
     print(f"[ml.train] training mix: {parts}", flush=True)
     (run_dir / "mix.json").write_text(json.dumps({"parts": parts, "synth": [str(p) for p in args.synth],
+                                                   "site": [str(p) for p in args.site],
                                                    "hold_out_family": args.hold_out_family}, indent=2) + "\n")
     (run_dir / "data_fingerprint.txt").write_text(dataset_fingerprint(args.data) + "\n")
     (run_dir / "command.txt").write_text("python -m ml.train " + " ".join(argv or os.sys.argv[1:]) + "\n")
