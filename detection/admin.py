@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from detection.models import AlertDelivery, AlertWebhook, DetectionEvent, StockState
-from detection.services import stock_thresholds_update
+from detection.services import stock_thresholds_update, stock_zones_update
 
 
 class StockStateInline(admin.StackedInline):
@@ -28,6 +28,8 @@ class StockStateAdmin(admin.ModelAdmin):
         # Through the service, so the status is re-evaluated and dashboards update at once.
         stock_thresholds_update(camera=obj.camera, critical_level=obj.critical_level,
                                 target_capacity=obj.target_capacity, smoothing_window=obj.smoothing_window)
+        if "zones" in form.changed_data:  # validated by StockState.clean; counted again at once
+            stock_zones_update(camera=obj.camera, zones=obj.zones)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from detection.detector import DetectionResult, ImageRejected, ImageTooLarge
+from detection.frames import frame_store
 from detection.models import DetectionEvent, FrameReceipt
 from detection.receipts import (
     FrameAlreadyRecorded,
@@ -194,9 +195,12 @@ class FrameIngestView(APIView):
             frame = IdempotentFrame(key=key, fingerprint=fingerprint, answer=lambda event: self._answer(camera, event))
         timer = StageTimer()
         result = analyze_upload(data, timer=timer)
+        # Written before the transaction (no I/O while the camera's row is locked); frame_record keeps
+        # it with the event, or deletes it if the event is not stored.
+        stored = timer.run("store", frame_store, camera_slug=camera.slug, data=data)
         try:
             event = timer.run("persist", frame_record, camera=camera, result=result, captured_at=captured_at,
-                              idempotent=frame)
+                              idempotent=frame, frame=stored)
         except FrameAlreadyRecorded as exc:  # a copy of this frame, in flight at the same time, was first
             return self._replay(exc.receipt, frame.fingerprint)
         except IdempotencyKeyReused as exc:

@@ -81,6 +81,12 @@ class StockState(models.Model):
         return f"{self.camera}: {self.count_status}"
 
     def clean(self) -> None:
+        from detection.zones import zones_validate  # the rules live with the counting
+
+        try:
+            self.zones = zones_validate(self.zones)
+        except ValidationError as exc:
+            raise ValidationError({"zones": exc.messages}) from exc
         if self.critical_level is not None and self.target_capacity is not None:
             if self.critical_level >= self.target_capacity:
                 raise ValidationError(

@@ -195,3 +195,17 @@ def alert_log(*, camera_slug: str | None = None, limit: int = 100) -> list:
     if camera_slug:
         alerts = alerts.filter(camera__slug=camera_slug)
     return list(alerts.order_by("-id")[:limit])
+
+
+def camera_events(*, camera_id: int, limit: int = 20) -> list[DetectionEvent]:
+    """One camera's kept events (with their boxes and frame names), newest first."""
+    return list(DetectionEvent.objects.filter(camera_id=camera_id).order_by("-id")[:limit])
+
+
+def camera_event(*, camera_id: int, event_id: int) -> DetectionEvent | None:
+    return DetectionEvent.objects.filter(camera_id=camera_id, pk=event_id).first()
+
+
+def camera_zones(*, camera_id: int) -> list:
+    """The camera's counting zones ([] = the whole frame)."""
+    return StockState.objects.filter(camera_id=camera_id).values_list("zones", flat=True).first() or []

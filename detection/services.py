@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Subquery
 from django.utils import timezone
@@ -21,10 +22,12 @@ from detection.alerts import StockAlert, alert_needed, alerts_enqueue
 from detection.detector import DecodedImage, DetectionResult, assess_image, decode_image
 from detection.detector.tiling import detect_tiled
 from detection.faults import frame_verdict
+from detection.frames import StoredFrame, frames_delete
 from detection.history.services import camera_went_offline, reading_record, status_change_record
 from detection.models import DetectionEvent, Status, StockState
 from detection.receipts import IdempotentFrame, frame_receipt_claim, frame_receipt_store
 from detection.runtime import detect_slot, get_detector, tiling_policy
+from detection.zones import boxes_count, boxes_normalised, zones_validate
 from devices.models import Camera
 
 
@@ -95,15 +98,20 @@ def _smoothed(camera: Camera, raw_count: int, window: int) -> int:
 
 
 def _trim_log(camera: Camera) -> None:
-    """One DELETE of everything older than the camera's newest ACTIVITY_LOG_SIZE events."""
+    """One DELETE of everything older than the camera's newest ACTIVITY_LOG_SIZE events; their
+    stored frames are deleted once that commits (a rolled-back trim keeps its rows and their files)."""
     keep = settings.ACTIVITY_LOG_SIZE
     oldest_kept = DetectionEvent.objects.filter(camera=camera).order_by("-id").values("id")[keep - 1 : keep]
-    DetectionEvent.objects.filter(camera=camera, id__lt=Subquery(oldest_kept)).delete()
+    trimmed = DetectionEvent.objects.filter(camera=camera, id__lt=Subquery(oldest_kept))
+    names = [name for name in trimmed.values_list("image", flat=True) if name]
+    trimmed.delete()
+    if names:
+        transaction.on_commit(lambda: frames_delete(names))
 
 
 def frame_record(
     *, camera: Camera, result: DetectionResult, captured_at: datetime | None = None,
-    idempotent: IdempotentFrame | None = None,
+    idempotent: IdempotentFrame | None = None, frame: StoredFrame | None = None,
 ) -> DetectionEvent:
     """Persist one analysed frame: append the event, trim the log to its cap, update current state.
 
@@ -117,28 +125,51 @@ def frame_record(
     A frame that cannot be counted (``result.health`` fails the CAMERA_FAULT_* checks, or the same
     pixels came too often in a row) is logged as FAULT and puts the camera in FAULT, but is not
     stock: the count status, the smoothed count and the smoothing window keep the last good frames.
+
+    The count is of the boxes whose centre lies in the camera's counting zones (all boxes without
+    zones); every box is kept on the event with its `counted` flag. ``frame`` (detection/frames.py,
+    written before this call) is kept with the event when it commits and deleted when it does not.
     """
+    try:
+        return _frame_record(camera=camera, result=result, captured_at=captured_at, idempotent=idempotent,
+                             frame=frame)
+    except BaseException:
+        if frame is not None:
+            frames_delete([frame.name])  # no event names it: it would be an orphan
+        raise
+
+
+def _frame_record(
+    *, camera: Camera, result: DetectionResult, captured_at: datetime | None, idempotent: IdempotentFrame | None,
+    frame: StoredFrame | None,
+) -> DetectionEvent:
     now = timezone.now()
     with transaction.atomic():
         state = _locked_state(camera)
         if idempotent is not None:
             frame_receipt_claim(camera=camera, frame=idempotent, now=now)
         previous_status, previous_fault = state.count_status, state.fault
+        boxes, count = boxes_count(boxes_normalised(result.detections, result.image_width, result.image_height),
+                                   state.zones or [])
         verdict = frame_verdict(health=result.health, state=state)
         if verdict.fault:
             smoothed, status = state.smoothed_count, Status.FAULT
         else:
-            smoothed = _smoothed(camera, result.count, state.smoothing_window)
+            smoothed = _smoothed(camera, count, state.smoothing_window)
             status = state.status_for(smoothed)
         event = DetectionEvent.objects.create(
             camera=camera,
             created_at=now,
             captured_at=captured_at,
-            raw_count=result.count,
+            raw_count=count,
             smoothed_count=smoothed,
             status=status,
             fault=verdict.fault,
             inference_ms=round(result.inference_ms, 2),
+            image=frame.name if frame is not None else "",
+            image_width=result.image_width or None,
+            image_height=result.image_height or None,
+            boxes=boxes,
         )
         _trim_log(camera)
         if idempotent is not None:
@@ -148,7 +179,7 @@ def frame_record(
                    "last_frame_fingerprint": verdict.fingerprint, "same_frame_count": verdict.same_frame_count}
         changes.update(_history(camera, state, count=None if verdict.fault else smoothed, status=status, now=now))
         if not verdict.fault:
-            changes.update(raw_count=result.count, smoothed_count=smoothed, count_status=status)
+            changes.update(raw_count=count, smoothed_count=smoothed, count_status=status)
             state.count_status, state.smoothed_count = status, smoothed
         StockState.objects.filter(pk=state.pk).update(**changes)
         Camera.objects.filter(pk=camera.pk).update(last_seen_at=now)
@@ -177,15 +208,56 @@ def stock_thresholds_update(
         previous_status = state.count_status
         if state.smoothed_count is not None:
             state.count_status = state.status_for(state.smoothed_count)
-        if not state.fault and state.timeline_status not in (Status.WAITING, Status.OFFLINE):
-            # New levels can change the status this moment: the timeline says so exactly then.
-            status_change_record(camera_id=camera.pk, previous=state.timeline_status, status=state.count_status,
-                                 at=timezone.now())
-            state.timeline_status = state.count_status
+        _status_now(camera, state)
         state.save()
         transaction.on_commit(lambda: _broadcast(camera_id=camera.pk, event_id=None))
         _stock_alert(camera, state, previous_status, timezone.now())
     return state
+
+
+def stock_zones_update(*, camera: Camera, zones: object) -> StockState:
+    """Validate and save a camera's counting zones, and count again at once.
+
+    The frames kept in the log carry their boxes, so each is re-counted under the new zones (its
+    raw count and the boxes' `counted` flags; the statuses recorded at the time stay): the current
+    count, the smoothed count over the window and the status follow immediately, and the next
+    frame's smoothing continues from counts made with the same zones. Raises
+    ValidationError({"zones": [reasons]}).
+    """
+    try:
+        zones = zones_validate(zones)
+    except ValidationError as exc:
+        raise ValidationError({"zones": exc.messages}) from exc
+    with transaction.atomic():
+        state = _locked_state(camera)
+        state.zones = zones
+        previous_status = state.count_status
+        events = list(DetectionEvent.objects.filter(camera=camera).order_by("-id").only("id", "boxes", "raw_count",
+                                                                                          "status"))
+        recounted = []
+        for event in events:
+            if not event.boxes and event.raw_count:  # stored before boxes were kept: nothing to re-count
+                continue
+            event.boxes, event.raw_count = boxes_count(event.boxes, zones)
+            recounted.append(event)
+        DetectionEvent.objects.bulk_update(recounted, ["boxes", "raw_count"])
+        counts = [event.raw_count for event in events if event.status != Status.FAULT][: state.smoothing_window]
+        if counts and state.smoothed_count is not None:
+            state.raw_count, state.smoothed_count = counts[0], statistics.median_low(counts)
+            state.count_status = state.status_for(state.smoothed_count)
+        _status_now(camera, state)
+        state.save()
+        transaction.on_commit(lambda: _broadcast(camera_id=camera.pk, event_id=None))
+        _stock_alert(camera, state, previous_status, timezone.now())
+    return state
+
+
+def _status_now(camera: Camera, state: StockState) -> None:
+    """A manager's change can change the status this moment: the timeline says so exactly then."""
+    if not state.fault and state.timeline_status not in (Status.WAITING, Status.OFFLINE):
+        status_change_record(camera_id=camera.pk, previous=state.timeline_status, status=state.count_status,
+                             at=timezone.now())
+        state.timeline_status = state.count_status
 
 
 def _alert(camera: Camera, state: StockState, previous_status: str, status: str, reason: str = "") -> StockAlert:
@@ -279,5 +351,6 @@ __all__ = [
     "frame_analyze",
     "frame_record",
     "stock_thresholds_update",
+    "stock_zones_update",
     "cameras_check_offline",
 ]

@@ -202,6 +202,41 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 
+# --- Stored frames (detection/frames.py) -----------------------------------------------------
+# Each of a camera's ACTIVITY_LOG_SIZE newest events keeps its frame; trimming an event deletes it.
+# Local files under MEDIA_ROOT by default (never served as static: dashboard/frames.py serves them to
+# logged-in users with a role); MEDIA_STORAGE=s3 keeps them in a bucket, for several hosts or the cloud.
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
+MEDIA_URL = "/media/"  # not routed anywhere; frames are only reachable through the permission-checked view
+MEDIA_STORAGE = os.environ.get("MEDIA_STORAGE", "local").strip().lower() or "local"
+if MEDIA_STORAGE == "local":
+    _media_backend = {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                      "OPTIONS": {"location": str(MEDIA_ROOT), "file_permissions_mode": 0o640}}
+elif MEDIA_STORAGE == "s3":
+    if not os.environ.get("MEDIA_S3_BUCKET"):
+        raise ImproperlyConfigured("MEDIA_STORAGE=s3 needs MEDIA_S3_BUCKET")
+    _media_backend = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
+        "bucket_name": os.environ["MEDIA_S3_BUCKET"],
+        "location": os.environ.get("MEDIA_S3_PREFIX", ""),
+        "region_name": os.environ.get("MEDIA_S3_REGION") or os.environ.get("AWS_REGION", "us-east-1"),
+        "endpoint_url": os.environ.get("MEDIA_S3_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL") or None,
+        # Private objects: the bucket is never read directly by browsers, only through our view.
+        "default_acl": None, "querystring_auth": True, "file_overwrite": False,
+    }}
+else:
+    raise ImproperlyConfigured(f"MEDIA_STORAGE must be local or s3, not {MEDIA_STORAGE!r}")
+STORAGES = {
+    "default": _media_backend,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Frames larger than this on their longest side, or in bytes, are re-encoded as JPEG (quality below,
+# stepping down and then halving the size until they fit); smaller ones are kept as received.
+# So a camera's frames take at most ACTIVITY_LOG_SIZE x FRAME_STORE_MAX_BYTES (20 MiB by default).
+FRAME_STORE_MAX_SIDE = envint("FRAME_STORE_MAX_SIDE", 1920)
+FRAME_STORE_MAX_BYTES = envint("FRAME_STORE_MAX_BYTES", 1024 * 1024)
+FRAME_STORE_QUALITY = envint("FRAME_STORE_QUALITY", 80)
+FRAME_STORE_ENABLED = envbool("FRAME_STORE_ENABLED", True)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -1,0 +1,119 @@
+"""The frames kept with the activity log: each of a camera's newest events keeps its image.
+
+Stored through Django's storage API (local files under MEDIA_ROOT, or S3 with MEDIA_STORAGE=s3).
+The ingest writes the file BEFORE its transaction (no I/O while the camera's row is locked) and
+hands it to frame_record, which keeps it when the event commits and deletes it otherwise; the
+files of trimmed events are deleted after the trim commits. So every kept event has its file and
+no file outlives its event.
+
+Bounded: a frame within FRAME_STORE_MAX_SIDE and FRAME_STORE_MAX_BYTES is kept as received; any
+other is re-encoded as JPEG until it fits, so a camera's frames never take more than
+ACTIVITY_LOG_SIZE x FRAME_STORE_MAX_BYTES.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import secrets
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.utils import timezone
+from PIL import Image, ImageOps
+
+logger = logging.getLogger(__name__)
+
+# Pillow format -> (file extension, content type) of the formats the ingest accepts.
+FORMATS = {"JPEG": ("jpg", "image/jpeg"), "PNG": ("png", "image/png"), "WEBP": ("webp", "image/webp")}
+CONTENT_TYPES = {ext: content_type for ext, content_type in FORMATS.values()}
+UPLOAD_TO = "frames"
+
+
+@dataclass(frozen=True)
+class StoredFrame:
+    """A frame written to storage, not yet owned by an event."""
+
+    name: str  # the storage name (what DetectionEvent.image holds)
+    size: int
+    reencoded: bool
+
+
+class FrameTooBig(ValueError):
+    """Even the smallest re-encoding does not fit FRAME_STORE_MAX_BYTES (a misconfiguration)."""
+
+
+def frame_bytes(data: bytes) -> tuple[bytes, str, bool]:
+    """(bytes to keep, extension, re-encoded?) for an upload the detector already accepted."""
+    max_side, max_bytes = settings.FRAME_STORE_MAX_SIDE, settings.FRAME_STORE_MAX_BYTES
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        image = Image.open(io.BytesIO(data))
+        kind = FORMATS.get(image.format or "")
+        # EXIF-rotated frames are re-encoded too: boxes are in the decoded (upright) frame's pixels.
+        upright = image.getexif().get(0x0112, 1) in (None, 1)
+        if kind and upright and max(image.size) <= max_side and len(data) <= max_bytes:
+            return data, kind[0], False  # as received: no decode, no cost
+        return _reencoded(image, max_side=max_side, max_bytes=max_bytes), "jpg", True
+
+
+def _reencoded(image: Image.Image, *, max_side: int, max_bytes: int) -> bytes:
+    if image.format == "JPEG":
+        image.draft("RGB", (max_side, max_side))  # decode at 1/2, 1/4... when that still covers max_side
+    image = ImageOps.exif_transpose(image).convert("RGB")
+    side = max_side
+    while side >= 64:
+        scaled = image.copy()
+        scaled.thumbnail((side, side), Image.Resampling.BILINEAR)
+        for quality in dict.fromkeys((settings.FRAME_STORE_QUALITY, 60, 40)):
+            out = io.BytesIO()
+            scaled.save(out, "JPEG", quality=quality, optimize=False)
+            if out.tell() <= max_bytes:
+                return out.getvalue()
+        side //= 2
+    raise FrameTooBig(f"a frame does not fit FRAME_STORE_MAX_BYTES={max_bytes} even at 64 px")
+
+
+def frame_store(*, camera_slug: str, data: bytes) -> StoredFrame | None:
+    """Write the frame (bounded) to storage; None when frames are not kept (FRAME_STORE_ENABLED=0).
+
+    Called outside any transaction. A storage failure is logged and the frame counted without its
+    image: a full disk or an unreachable bucket must not stop the counting.
+    """
+    if not settings.FRAME_STORE_ENABLED:
+        return None
+    try:
+        content, ext, reencoded = frame_bytes(data)
+        now = timezone.now()
+        name = f"{UPLOAD_TO}/{camera_slug}/{now:%Y%m%d-%H%M%S}-{secrets.token_hex(6)}.{ext}"
+        saved = default_storage.save(name, ContentFile(content))
+    except Exception:
+        logger.exception("could not store the frame of camera %s; counted without its image", camera_slug)
+        return None
+    return StoredFrame(name=saved, size=len(content), reencoded=reencoded)
+
+
+def frames_delete(names: Iterable[str]) -> None:
+    """Delete stored frames (after the rows that named them are gone); failures are logged."""
+    for name in names:
+        if not name:
+            continue
+        try:
+            default_storage.delete(name)
+        except Exception:
+            logger.exception("could not delete stored frame %s", name)
+
+
+def frame_open(name: str):
+    """The stored frame as a file object (local or S3), or FileNotFoundError."""
+    if not name or not default_storage.exists(name):
+        raise FileNotFoundError(name)
+    return default_storage.open(name, "rb")
+
+
+def content_type(name: str) -> str:
+    return CONTENT_TYPES.get(name.rsplit(".", 1)[-1].lower(), "application/octet-stream")
