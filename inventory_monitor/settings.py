@@ -326,6 +326,16 @@ SHUTDOWN_DRAIN_S = envint("SHUTDOWN_DRAIN_S", 20)
 
 # --- Metrics (Prometheus, /metrics) ---------------------------------------------------------
 METRICS_ENABLED = envbool("METRICS_ENABLED", True)
+# --- Review set (frames whose count was marked wrong; detection/review.py) --------------------
+# At most this many review frames (rows and their image copies). Over it, the oldest low-confidence
+# samples go first, then the oldest flagged frames already exported; unexported flags are never
+# dropped: a new flag is refused until the set is exported or the cap raised.
+REVIEW_MAX_FRAMES = envint("REVIEW_MAX_FRAMES", 2000)
+# Share (0..1) of low-confidence frames copied into the review set during ingest; 0 = off.
+REVIEW_SAMPLE_RATE = envfloat("REVIEW_SAMPLE_RATE", 0.0)
+# A frame is low-confidence when the mean score of its boxes is below this.
+REVIEW_LOW_CONFIDENCE = envfloat("REVIEW_LOW_CONFIDENCE", 0.5)
+
 # Scrapers from these networks get /metrics as they are; any other address needs METRICS_TOKEN
 # (Authorization: Bearer ...). The connection's own address counts, never X-Forwarded-For.
 METRICS_ALLOW_FROM = envlist("METRICS_ALLOW_FROM", "127.0.0.0/8,::1")
