@@ -74,3 +74,7 @@ class AlertWebhookAdmin(admin.ModelAdmin):
     list_display = ("name", "url", "style", "on_stock", "on_offline", "on_fault", "is_active")
     list_filter = ("style", "is_active")
     search_fields = ("name", "url")
+
+
+# The review set ("Count is wrong", low-confidence samples): detection/review_admin.py.
+from detection import review_admin  # noqa: E402,F401

@@ -32,6 +32,7 @@ from detection.receipts import (
     idempotency_key_parse,
 )
 from detection.runtime import ModelUnavailable, detector_ready, get_detector
+from detection.review import review_sample
 from detection.services import StageTimer, frame_analyze, frame_record
 from devices.authentication import DeviceKeyAuthentication, IsCamera
 from devices.services import camera_mark_seen
@@ -206,6 +207,9 @@ class FrameIngestView(APIView):
         except IdempotencyKeyReused as exc:
             raise IdempotencyConflict(str(exc)) from exc
         metrics.frame_timed(stages=timer.stages, inference_ms=result.inference_ms)
+        # Committed: maybe keep a low-confidence frame for review (REVIEW_SAMPLE_RATE; 0 by default, and
+        # then this costs nothing; when on, only the sampled share pays for a query and a storage copy).
+        review_sample(event_id=event.pk)
         return Response(self._answer(camera, event), status=status.HTTP_201_CREATED,
                         headers={"Server-Timing": timer.header()})
 

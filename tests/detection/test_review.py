@@ -177,3 +177,62 @@ class TestSampling:
         settings.REVIEW_LOW_CONFIDENCE = 0.5
         assert is_low_confidence([[0, 0, 1, 1, 0.4, True]]) and not is_low_confidence([[0, 0, 1, 1, 0.6, True]])
         assert not is_low_confidence([])
+
+
+# --- Through the real ingest (real frames, the shipped model), locally and on S3 ------------------
+
+from tests.detection.test_frames import frames, post, s3_storage  # noqa: E402,F401  (fixtures)
+
+
+@pytest.mark.django_db
+class TestWithIngest:
+    def test_a_flagged_frame_survives_the_20_row_trim(self, camera_with_key, post, frames,  # noqa: F811
+                                                      django_capture_on_commit_callbacks):
+        camera, key = camera_with_key(slug="review-trim")
+        body, = post(key, frames[:1], 1)
+        event = DetectionEvent.objects.get(pk=body["event_id"])
+        frame = review_flag(event=event, correct_count=body["count"] + 2, camera=camera)
+        assert frame.boxes == event.boxes and len(frame.boxes) == body["count"] > 0
+        post(key, frames[1:], 25)  # the flagged event and its own file leave the activity log
+        assert not DetectionEvent.objects.filter(pk=event.pk).exists()
+        assert not default_storage.exists(event.image.name)
+        frame.refresh_from_db()
+        assert frame.event is None and frame.correct_count == body["count"] + 2
+        with default_storage.open(frame.image.name) as fh:
+            assert fh.read() == frames[0]  # the copy, byte for byte
+
+    def test_low_confidence_frames_are_sampled_during_ingest(self, camera_with_key, post, frames, settings):  # noqa: F811
+        # Every frame with a box is below a line of 1.01, so with rate 1 every such frame is kept.
+        settings.REVIEW_SAMPLE_RATE, settings.REVIEW_LOW_CONFIDENCE = 1.0, 1.01
+        camera, key = camera_with_key(slug="review-sample")
+        bodies = post(key, frames, 3)
+        kept = ReviewFrame.objects.filter(camera=camera)
+        assert sorted(kept.values_list("event_id", flat=True)) == sorted(b["event_id"] for b in bodies)
+        assert {f.reason for f in kept} == {"low_confidence"} and all(f.boxes for f in kept)
+
+
+@pytest.mark.django_db
+def test_on_s3_the_copy_outlives_the_event_exports_and_is_deleted_with_its_row(
+    s3_storage, camera_with_key, post, frames, tmp_path, django_capture_on_commit_callbacks,  # noqa: F811
+):
+    from django.core.management import call_command
+
+    from detection.review import review_delete
+
+    camera, key = camera_with_key(slug="review-s3")
+    body, = post(key, frames[:1], 1)
+    frame = review_flag(event=DetectionEvent.objects.get(pk=body["event_id"]), correct_count=7)
+    post(key, frames[1:], 21)
+
+    def keys(prefix: str) -> set[str]:
+        listed = s3_storage.list_objects_v2(Bucket="frames-test", Prefix=f"site-1/{prefix}")
+        return {item["Key"] for item in listed.get("Contents", [])}
+
+    assert keys("review/") == {f"site-1/{frame.image.name}"}
+    assert len(keys("frames/review-s3/")) == 20  # the flagged event's own file went with the trim
+    call_command("export_review", str(tmp_path / "out"), "--format", "yolo")
+    [image] = (tmp_path / "out" / "images" / "train").iterdir()
+    assert image.read_bytes() == frames[0]
+    with django_capture_on_commit_callbacks(execute=True):
+        review_delete(frames=ReviewFrame.objects.all())
+    assert keys("review/") == set()
