@@ -12,7 +12,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from detection import selectors
-from detection.runtime import ModelUnavailable, get_detector
+from detection.runtime import ModelUnavailable, serving
 
 PAGE = "dashboard/index.html"
 ACTIVITY_LIMIT = 20
@@ -31,12 +31,15 @@ class Viewer:
 
 
 def model_info() -> dict[str, Any]:
+    """The model this worker serves: the active ModelVersion (version_id) or the bundled file (None)."""
     try:
-        detector = get_detector()
+        model = serving()
     except ModelUnavailable as exc:
         return {"loaded": False, "error": str(exc)}
+    detector = model.detector
     return {"loaded": True, "name": detector.model_name, "version": getattr(detector, "version", ""),
-            "input_size": detector.input_size}
+            "input_size": detector.input_size, "label": model.label, "version_id": model.version_id,
+            "version_name": model.version_name}
 
 
 def status_context(cards: list[selectors.CameraCard] | None = None) -> dict[str, Any]:

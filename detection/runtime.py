@@ -39,6 +39,7 @@ class Serving:
     version_id: int | None  # None: the bundled MODEL_PATH file
     sha256: str
     label: str
+    version_name: str = ""  # the ModelVersion's name ("" for the bundled file)
 
 
 _lock = threading.Lock()  # one switch at a time in this process
@@ -138,7 +139,8 @@ def _load(version_id: int | None) -> Serving | None:
     path = local_model_path(file_name=version.file.name, sha256=version.sha256)
     detector = OnnxDetector(path, conf=settings.DETECTOR_CONFIDENCE, iou=settings.DETECTOR_IOU,
                             max_det=settings.DETECTOR_MAX_DETECTIONS, threads=settings.DETECTOR_THREADS)
-    return Serving(detector=detector, version_id=version.pk, sha256=version.sha256, label=version_label(version))
+    return Serving(detector=detector, version_id=version.pk, sha256=version.sha256, label=version_label(version),
+                   version_name=version.name)
 
 
 def reset_serving() -> None:

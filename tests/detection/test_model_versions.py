@@ -280,3 +280,24 @@ class TestAdmin:
         with pytest.raises(mv.ModelRejected, match="is active"):
             mv.model_delete(version=version)
         assert ModelVersion.objects.filter(pk=version.pk).exists()
+
+
+@pytest.mark.django_db
+class TestDashboard:
+    def test_it_shows_the_served_version_and_which_model_counted_each_row(self, client, django_user_model,
+                                                                         camera_with_key, camera_client):
+        from tests.roles import role_group
+
+        viewer = django_user_model.objects.create_user("olga")
+        viewer.groups.add(role_group("Operators"))
+        client.force_login(viewer)
+        _, key = camera_with_key()
+        old = post_frame(camera_client, key)
+        version = mv.model_activate(version=installed(name="mixed"))
+        runtime.sync_active_model()
+        new = post_frame(camera_client, key)
+
+        html = client.get("/").content.decode()
+        assert f'<span data-field="model-version">#{version.pk} mixed</span>' in html
+        assert f'data-model="{new.model_label}"' in html and f"Counted by #{version.pk} mixed" in html
+        assert f'data-model="{old.model_label}"' in html and "Counted by bundled" in html

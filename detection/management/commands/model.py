@@ -17,6 +17,7 @@ from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from detection import model_versions as mv
 from detection.models import ModelVersion
@@ -93,4 +94,5 @@ class Command(BaseCommand):
 
     def _switched(self, version: ModelVersion | None) -> None:
         label = mv.version_label(version) if version else f"bundled ({mv.settings.MODEL_PATH.name})"
-        self.stdout.write(f"Active: {label}. Workers switch within {mv.settings.MODEL_SWITCH_POLL_S:g} s.")
+        self.stdout.write(f"Active: {label} (committed {timezone.now().isoformat()}). "
+                          f"Workers switch within {mv.settings.MODEL_SWITCH_POLL_S:g} s.")
