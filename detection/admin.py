@@ -76,5 +76,7 @@ class AlertWebhookAdmin(admin.ModelAdmin):
     search_fields = ("name", "url")
 
 
+# Model versions: install form and switch actions (detection/model_versions_admin.py).
+from detection import model_versions_admin  # noqa: E402,F401
 # The review set ("Count is wrong", low-confidence samples): detection/review_admin.py.
 from detection import review_admin  # noqa: E402,F401

@@ -31,7 +31,8 @@ from detection.receipts import (
     frame_receipt_find,
     idempotency_key_parse,
 )
-from detection.runtime import ModelUnavailable, detector_ready, get_detector
+from detection.model_versions import active_version, version_label
+from detection.runtime import ModelUnavailable, detector_ready, get_detector, serving, serving_failure
 from detection.review import review_sample
 from detection.services import StageTimer, frame_analyze, frame_record
 from devices.authentication import DeviceKeyAuthentication, IsCamera
@@ -281,6 +282,25 @@ class HeartbeatView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+def model_versions_health() -> dict:
+    """Which version this worker serves and which one the database says is active (ids: None = the
+    bundled file). Out of step for a few seconds after a switch, or while a version fails to load
+    here (model_error): neither is a reason for 503, since this worker still counts frames."""
+    model = serving()
+    body = {"model_serving": model.label, "model_serving_id": model.version_id}
+    try:
+        active = active_version()
+    except Exception as exc:  # the database check above already reports it
+        body["model_active"] = f"unknown: {exc.__class__.__name__}"
+        return body
+    body["model_active"] = version_label(active) if active else "bundled"
+    body["model_active_id"] = active.pk if active else None
+    body["model_in_sync"] = body["model_active_id"] == model.version_id
+    if (failure := serving_failure()) is not None:
+        body["model_error"] = failure["error"]
+    return body
+
+
 def healthz(request):
     """200 when the database answers and the model is loaded; 503 otherwise (for load balancers)."""
     checks = {"database": "ok", "model": "ok"}
@@ -297,6 +317,7 @@ def healthz(request):
         detector = get_detector()
         body["model_name"] = detector.model_name
         body["input_size"] = detector.input_size
+        body.update(model_versions_health())
     if (dns := dyndns.last_result()) is not None:
         body["dyndns"] = dns  # shown, never a reason for 503: serving does not depend on it
     return JsonResponse(body, status=200 if healthy else 503)

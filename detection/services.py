@@ -26,7 +26,8 @@ from detection.frames import StoredFrame, frames_delete
 from detection.history.services import camera_went_offline, reading_record, status_change_record
 from detection.models import DetectionEvent, Status, StockState
 from detection.receipts import IdempotentFrame, frame_receipt_claim, frame_receipt_store
-from detection.runtime import detect_slot, get_detector, tiling_policy
+from detection.runtime import detect_slot, tiling_policy
+from detection.runtime import serving as serving_model
 from detection.zones import boxes_count, boxes_normalised, zones_validate
 from devices.models import Camera
 
@@ -57,7 +58,8 @@ def frame_analyze(*, data: bytes, timer: StageTimer | None = None, conf: float |
     more would only share the cores, stretching every frame's time and the process's memory.
     """
     timer = timer or StageTimer()
-    detector = get_detector()
+    model = serving_model()  # taken once: a model switch during this frame does not affect it
+    detector = model.detector
     tiling = tiling_policy()
     slot = detect_slot()
     timer.run("wait", slot.acquire)
@@ -68,6 +70,7 @@ def frame_analyze(*, data: bytes, timer: StageTimer | None = None, conf: float |
         health = timer.run("check", assess_image, image)  # can this frame be counted at all (FAULT)?
         result = timer.run("detect", detect_tiled, detector, image, conf=conf, policy=tiling)
         result.health = health
+        result.model_id, result.model_label = model.version_id, model.label
         return result
     finally:
         slot.release()
@@ -170,6 +173,8 @@ def _frame_record(
             image_width=result.image_width or None,
             image_height=result.image_height or None,
             boxes=boxes,
+            model_version_id=result.model_id,
+            model_label=result.model_label,
         )
         _trim_log(camera)
         if idempotent is not None:

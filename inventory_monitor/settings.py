@@ -286,6 +286,13 @@ DETECTOR_PRELOAD = envbool("DETECTOR_PRELOAD", True)
 DETECTOR_TILING = os.environ.get("DETECTOR_TILING", "off").strip().lower()
 if DETECTOR_TILING not in ("off", "auto", "always"):
     raise ImproperlyConfigured(f"DETECTOR_TILING must be off, auto or always, not {DETECTOR_TILING!r}")
+# Model versions (detection/model_versions.py, `manage.py model ...`): each worker looks up the active
+# version this often and switches to it in the background (0: never; the worker keeps what it loaded).
+MODEL_SWITCH_POLL_S = envfloat("MODEL_SWITCH_POLL_S", 2)
+# Where workers keep local copies of versions stored remotely (S3), by sha256; unused with local media.
+MODEL_CACHE_DIR = Path(os.environ.get("MODEL_CACHE_DIR") or Path(tempfile.gettempdir()) / "inventory-model-cache")
+# Larger files are refused by `model install` (the shipped INT8 models are 3.4 MB).
+MODEL_MAX_BYTES = envint("MODEL_MAX_BYTES", 200 * 1024 * 1024)
 # Uploads: our own byte limit (413) sits below Django's in-memory limit so the JSON 413 is ours.
 INGEST_MAX_BYTES = envint("INGEST_MAX_BYTES", 8 * 1024 * 1024)
 INGEST_MAX_PIXELS = envint("INGEST_MAX_PIXELS", 40_000_000)
@@ -319,13 +326,6 @@ CAMERA_FAULT_DARK_LEVEL = envfloat("CAMERA_FAULT_DARK_LEVEL", 12)  # mean bright
 CAMERA_FAULT_MIN_CONTRAST = envfloat("CAMERA_FAULT_MIN_CONTRAST", 6)  # brightness std below: too uniform
 CAMERA_FAULT_FROZEN_FRAMES = envint("CAMERA_FAULT_FROZEN_FRAMES", 5)  # identical frames in a row: frozen
 
-# --- Shutdown -------------------------------------------------------------------------------
-# On SIGTERM/SIGINT a worker stops accepting, lets in-flight requests finish for at most this many
-# seconds, then exits (inventory_monitor/graceful.py). Keep ECS stopTimeout above it (terraform).
-SHUTDOWN_DRAIN_S = envint("SHUTDOWN_DRAIN_S", 20)
-
-# --- Metrics (Prometheus, /metrics) ---------------------------------------------------------
-METRICS_ENABLED = envbool("METRICS_ENABLED", True)
 # --- Review set (frames whose count was marked wrong; detection/review.py) --------------------
 # At most this many review frames (rows and their image copies). Over it, the oldest low-confidence
 # samples go first, then the oldest flagged frames already exported; unexported flags are never
@@ -336,6 +336,13 @@ REVIEW_SAMPLE_RATE = envfloat("REVIEW_SAMPLE_RATE", 0.0)
 # A frame is low-confidence when the mean score of its boxes is below this.
 REVIEW_LOW_CONFIDENCE = envfloat("REVIEW_LOW_CONFIDENCE", 0.5)
 
+# --- Shutdown -------------------------------------------------------------------------------
+# On SIGTERM/SIGINT a worker stops accepting, lets in-flight requests finish for at most this many
+# seconds, then exits (inventory_monitor/graceful.py). Keep ECS stopTimeout above it (terraform).
+SHUTDOWN_DRAIN_S = envint("SHUTDOWN_DRAIN_S", 20)
+
+# --- Metrics (Prometheus, /metrics) ---------------------------------------------------------
+METRICS_ENABLED = envbool("METRICS_ENABLED", True)
 # Scrapers from these networks get /metrics as they are; any other address needs METRICS_TOKEN
 # (Authorization: Bearer ...). The connection's own address counts, never X-Forwarded-For.
 METRICS_ALLOW_FROM = envlist("METRICS_ALLOW_FROM", "127.0.0.0/8,::1")
