@@ -155,15 +155,17 @@ def _outbox() -> Iterable:
 def _model_info() -> Iterable:
     from django.conf import settings
 
-    from detection.runtime import ModelUnavailable, get_detector
+    from detection.runtime import ModelUnavailable, serving
 
     info = InfoMetricFamily("inventory_model", "The detection model this worker serves.")
     try:
-        detector = get_detector()
+        model = serving()
     except ModelUnavailable:
         return []
+    detector = model.detector
     info.add_metric([], {"name": detector.model_name, "version": str(detector.version),
-                         "file": settings.MODEL_PATH.name, "input_size": str(detector.input_size)})
+                         "file": detector.path.name if model.version_id else settings.MODEL_PATH.name,
+                         "input_size": str(detector.input_size), "model_version": model.label})
     return [info]
 
 
