@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 import secrets
 import warnings
 from collections.abc import Iterable
@@ -63,7 +64,9 @@ def frame_bytes(data: bytes) -> tuple[bytes, str, bool]:
 
 def _reencoded(image: Image.Image, *, max_side: int, max_bytes: int) -> bytes:
     if image.format == "JPEG":
-        image.draft("RGB", (max_side, max_side))  # decode at 1/2, 1/4... when that still covers max_side
+        # Decode at 1/2, 1/4 or 1/8 when that still covers the target size (both sides, so the aspect counts).
+        scale = min(1.0, max_side / max(image.size))
+        image.draft("RGB", (math.ceil(image.width * scale), math.ceil(image.height * scale)))
     image = ImageOps.exif_transpose(image).convert("RGB")
     side = max_side
     while side >= 64:
