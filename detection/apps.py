@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class DetectionConfig(AppConfig):
     default_auto_field = 'django.db.models.BigAutoField'
     name = 'detection'
+
+    def ready(self) -> None:
+        from detection import frames
+
+        frames.connect_signals()  # an event's stored frame is deleted with it, however it is deleted

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models.signals import post_delete
 from django.utils import timezone
 from PIL import Image, ImageOps
 
@@ -120,3 +122,19 @@ def frame_open(name: str):
 
 def content_type(name: str) -> str:
     return CONTENT_TYPES.get(name.rsplit(".", 1)[-1].lower(), "application/octet-stream")
+
+
+def _event_deleted(sender, instance, using: str, **kwargs) -> None:
+    """Whatever deletes an event (the log trim, a camera deleted with its events, the admin), its
+    frame goes once that deletion commits, and stays if it rolls back: no file outlives its event.
+
+    A receiver rather than code at each call site because cascades (Camera -> events) delete rows
+    no service sees. The trim's DELETE fetches its rows anyway (ReviewFrame.event is SET_NULL).
+    """
+    name = instance.image.name if instance.image else ""
+    if name:
+        transaction.on_commit(lambda: frames_delete([name]), using=using)
+
+
+def connect_signals() -> None:
+    post_delete.connect(_event_deleted, sender="detection.DetectionEvent", dispatch_uid="frames_event_deleted")

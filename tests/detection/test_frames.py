@@ -102,6 +102,25 @@ class TestLocalFiles:
         assert stored(camera.slug) == before  # the new file was deleted with the rolled-back event
         assert DetectionEvent.objects.filter(camera=camera).count() == 2
 
+    def test_deleting_a_camera_deletes_its_frames_once_that_commits(self, camera_with_key, post, frames,
+                                                                    django_capture_on_commit_callbacks):
+        from django.db import transaction
+
+        camera, key = camera_with_key(slug="frames-gone")
+        post(key, frames, 3)
+        assert len(stored(camera.slug)) == 3
+
+        class Abort(Exception):
+            pass
+
+        with pytest.raises(Abort), transaction.atomic():  # changed their mind: rows and files stay
+            camera.delete()
+            raise Abort
+        assert len(stored(camera.slug)) == 3
+        with django_capture_on_commit_callbacks(execute=True):
+            type(camera).objects.get(slug="frames-gone").delete()  # the events go by cascade; no service sees them
+        assert stored(camera.slug) == set()
+
     def test_frames_can_be_switched_off(self, camera_with_key, post, frames, settings):
         settings.FRAME_STORE_ENABLED = False
         camera, key = camera_with_key(slug="frames-off")
