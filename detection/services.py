@@ -101,15 +101,12 @@ def _smoothed(camera: Camera, raw_count: int, window: int) -> int:
 
 
 def _trim_log(camera: Camera) -> None:
-    """One DELETE of everything older than the camera's newest ACTIVITY_LOG_SIZE events; their
-    stored frames are deleted once that commits (a rolled-back trim keeps its rows and their files)."""
+    """One DELETE of everything older than the camera's newest ACTIVITY_LOG_SIZE events. Their stored
+    frames are deleted once that commits (detection.frames, on every event deletion), so a rolled-back
+    trim keeps its rows and their files."""
     keep = settings.ACTIVITY_LOG_SIZE
     oldest_kept = DetectionEvent.objects.filter(camera=camera).order_by("-id").values("id")[keep - 1 : keep]
-    trimmed = DetectionEvent.objects.filter(camera=camera, id__lt=Subquery(oldest_kept))
-    names = [name for name in trimmed.values_list("image", flat=True) if name]
-    trimmed.delete()
-    if names:
-        transaction.on_commit(lambda: frames_delete(names))
+    DetectionEvent.objects.filter(camera=camera, id__lt=Subquery(oldest_kept)).delete()
 
 
 def frame_record(
