@@ -6,14 +6,16 @@
 #   docker run -p 8000:8000 -e SECRET_KEY=... -e ALLOWED_HOSTS=localhost inventory-monitor
 FROM python:3.11-slim
 
-# SQLITE_PATH: the SQLite fallback (no DATABASE_URL) needs a folder the non-root user can write.
+# SQLITE_PATH: the SQLite fallback (no DATABASE_URL) needs a folder the non-root user can write;
+# so do the stored frames with local storage (MEDIA_ROOT; several tasks use MEDIA_STORAGE=s3).
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     DJANGO_SETTINGS_MODULE=inventory_monitor.settings \
     STATIC_ROOT=/app/staticfiles \
-    SQLITE_PATH=/app/data/db.sqlite3
+    SQLITE_PATH=/app/data/db.sqlite3 \
+    MEDIA_ROOT=/app/data/media
 
 WORKDIR /app
 
