@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 
 from detection.models import AlertDelivery, AlertWebhook, DetectionEvent, StockState
 from detection.services import stock_thresholds_update, stock_zones_update
@@ -53,6 +55,17 @@ class DetectionEventAdmin(ReadOnlyAdmin):
     search_fields = ("camera__name", "camera__slug")
     date_hierarchy = "created_at"
     list_select_related = ("camera",)
+    # The stored file's own URL would be /media/... (not served) or a presigned S3 link: the frame is
+    # shown through the dashboard's permission-checked view instead.
+    exclude = ("image",)
+    readonly_fields = ("frame",)
+
+    @admin.display(description="frame")
+    def frame(self, obj: DetectionEvent) -> str:
+        if not obj.image:
+            return "-"
+        url = reverse("dashboard:event-image", args=[obj.camera.slug, obj.pk])
+        return format_html('<a href="{}"><img src="{}" alt="frame" style="max-width: 32rem"></a>', url, url)
 
 
 @admin.register(AlertDelivery)

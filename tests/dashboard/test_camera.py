@@ -186,3 +186,11 @@ async def test_the_camera_socket_refuses_users_without_a_role(nobody, camera_wit
     communicator, _ = await connect(nobody, path="/ws/cameras/dock-1/")
     assert await communicator.receive_output(timeout=5) == {"type": "websocket.close", "code": 4403}
     await communicator.disconnect()
+
+
+@pytest.mark.django_db
+def test_the_admin_shows_an_events_frame_through_the_checked_view_never_a_media_link(admin_client, dock):
+    _, events = dock
+    html = admin_client.get(f"/admin/detection/detectionevent/{events[0].pk}/change/").content.decode()
+    assert f'src="/cameras/dock-1/events/{events[0].pk}/image"' in html
+    assert "/media/" not in html
