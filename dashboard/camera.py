@@ -115,7 +115,8 @@ def render_live(context: dict[str, Any], *, thresholds: bool) -> str:
 
 def _context_or_404(request: HttpRequest, slug: str, *, selected_id: int | None = None) -> dict[str, Any]:
     camera = selectors.camera_by_slug(slug)
-    context = camera_context(camera.pk, _viewer(request), selected_id=selected_id, user=request.user) if camera else None
+    viewer = _viewer(request)
+    context = camera_context(camera.pk, viewer, selected_id=selected_id, user=request.user) if camera else None
     if context is None:
         raise Http404("No such active camera.")
     return context

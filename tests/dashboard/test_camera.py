@@ -18,7 +18,7 @@ from tests.dashboard.test_consumer import connect
 LEFT_HALF = [[[0, 0], [0.5, 0], [0.5, 1], [0, 1]]]
 
 
-def ingest(camera, image_path, django_capture_on_commit_callbacks=None) -> DetectionEvent:
+def ingest(camera, image_path) -> DetectionEvent:
     """The real path: the shipped model, the frame stored before the transaction, then the write."""
     data = image_path.read_bytes()
     return frame_record(camera=camera, result=frame_analyze(data=data),
