@@ -6,6 +6,7 @@ class DetectionConfig(AppConfig):
     name = 'detection'
 
     def ready(self) -> None:
-        from detection import frames
+        from detection import frames, review
 
         frames.connect_signals()  # an event's stored frame is deleted with it, however it is deleted
+        review.connect_signals()  # and a review frame's copy with its row (the cap, the admin, a camera deleted)

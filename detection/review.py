@@ -28,8 +28,10 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
+from django.db.models.signals import post_delete
 from django.utils import timezone
 
+from detection.frames import frames_delete
 from detection.models import DetectionEvent, ReviewFrame
 from devices.models import Camera
 
@@ -77,24 +79,23 @@ def _copy_image(event: DetectionEvent) -> str:
                               code="no_image") from exc
 
 
-def _delete_files_after_commit(names: list[str]) -> None:
-    def delete() -> None:
-        for name in names:
-            try:
-                default_storage.delete(name)
-            except Exception:  # a file that cannot be deleted must not undo the rows' delete
-                log.exception("review: could not delete %s", name)
+def _review_frame_deleted(sender, instance, using: str, **kwargs) -> None:
+    """Whatever deletes a review row (the cap, the admin, a camera deleted with its rows), its image
+    goes once that deletion commits, and stays if it rolls back. A receiver, as for the events'
+    frames (detection/frames.py), because cascades delete rows no service sees."""
+    name = instance.image.name if instance.image else ""
+    if name:
+        transaction.on_commit(lambda: frames_delete([name]), using=using)
 
-    if names:
-        transaction.on_commit(delete)
+
+def connect_signals() -> None:
+    post_delete.connect(_review_frame_deleted, sender="detection.ReviewFrame", dispatch_uid="review_frame_deleted")
 
 
 def review_delete(*, frames: QuerySet[ReviewFrame]) -> int:
-    """Delete review rows and, after commit, their image files."""
+    """Delete review rows; their image files follow after commit (_review_frame_deleted)."""
     with transaction.atomic():
-        names = [name for name in frames.values_list("image", flat=True) if name]
         deleted, _ = frames.delete()
-        _delete_files_after_commit(names)
     return deleted
 
 

@@ -149,6 +149,15 @@ class TestCap:
             assert review_prune() == 3
         assert ReviewFrame.objects.count() == 1 and len(files_under(media, "review")) == 1
 
+    def test_a_camera_deleted_takes_its_review_files_along(self, media, camera_with_key,
+                                                           django_capture_on_commit_callbacks):
+        # A cascade no service sees (the admin deleting a camera): the receiver deletes the copies.
+        camera, _ = camera_with_key()
+        review_flag(event=stored_event(camera), correct_count=1)
+        with django_capture_on_commit_callbacks(execute=True):
+            camera.delete()
+        assert files_under(media, "review") == [] and not ReviewFrame.objects.exists()
+
 
 @pytest.mark.django_db
 class TestSampling:
