@@ -9,7 +9,8 @@ Two versions are installed first (the opt-in mixed model, and the shipped model 
 entry, so another sha256); the workers start on the bundled file. Switch i activates version A or B in
 turn; the last of several switches is a `model rollback`. Each camera posts real sample frames
 (simulation/samples, 1 MB JPEGs) in a loop, alternating between the two workers, at --fps (0: as fast as
-answered). Every worker's /healthz is polled every 0.1 s.
+answered). Every worker's /healthz is polled every 0.1 s. The load runs --seconds, and on until both
+workers serve the last switch's version, plus one second.
 
 It prints: frames sent, 201s, anything else by status; frames answered 201 but not in the database
 (within each camera's 20-row log) and stored without a 201; per switch and worker, the seconds from
@@ -68,6 +69,7 @@ class Result:
     unacked: int  # in the database without a 201
     stale: int  # began after its worker switched, recorded the old version
     versions: dict[int, int | None]  # event id -> model_version id
+    duration: float = 0.0  # seconds of load
 
     @property
     def codes(self) -> Counter:
@@ -213,15 +215,26 @@ def run(env: Environment, keys: dict[str, str], ids: list[int], *, seconds: floa
             done.append(Switch(command, expected, datetime.fromisoformat(committed).timestamp()))
             history.append(expected)
         time.sleep(max(0.0, start + seconds - time.time()))
+        # Then keep the load on until every worker serves the last switch's version, and 1 s more, so
+        # each worker's last frames show it (at most 20 s: a worker that never switches is a finding).
+        deadline = time.time() + 20
+        while done and time.time() < deadline and not all(
+                any(t >= done[-1].done_at and served == done[-1].expected for t, served in list(seen))
+                for seen in health.values()):
+            time.sleep(0.1)
+        time.sleep(1.0)
     finally:
         stop.set()
+        duration = time.time() - start
         for thread in threads:
             thread.join(90)
     for switch in done:
         for worker, seen in health.items():
             after = [t for t, served in seen if t >= switch.done_at and served == switch.expected]
             switch.served_after[worker] = round(after[0] - switch.done_at, 2) if after else None
-    return _verify(env, posts, done, health)
+    result = _verify(env, posts, done, health)
+    result.duration = duration
+    return result
 
 
 def _verify(env: Environment, posts: list[Post], switches: list[Switch], health: dict[int, list]) -> Result:
@@ -246,8 +259,8 @@ def _verify(env: Environment, posts: list[Post], switches: list[Switch], health:
     return Result(posts, switches, lost, unacked, stale, versions)
 
 
-def describe(result: Result, seconds: float) -> list[str]:
-    codes = result.codes
+def describe(result: Result) -> list[str]:
+    codes, seconds = result.codes, result.duration
     lines = [f"frames sent {len(result.posts)} in {seconds:.0f} s ({len(result.posts) / seconds:.1f}/s); "
              f"201: {codes.get(201, 0)}; other: {dict((k, v) for k, v in codes.items() if k != 201) or 'none'}",
              f"201 not in the database: {result.lost}; stored without a 201: {result.unacked}; "
@@ -281,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
             result = run(env, keys, ids, seconds=args.seconds, switches=args.switches, fps=args.fps)
         finally:
             env.stop()
-    for line in describe(result, args.seconds):
+    for line in describe(result):
         print(line)
     ok = (set(result.codes) == {201} and not result.lost and not result.unacked and not result.stale
           and all(s is not None for sw in result.switches for s in sw.served_after.values()))

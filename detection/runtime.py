@@ -111,7 +111,8 @@ def sync_active_model() -> bool:
             return False
         if _failure and _failure["version_id"] == wanted_id and time.monotonic() - _failure["at"] < RETRY_FAILED_S:
             return False
-        previous = _version.label if _version else "bundled"
+        first, previous = not _synced, _version.label if _version else "bundled"
+        started = time.monotonic()
         try:
             loaded = _load(wanted_id)
         except Exception as exc:
@@ -123,7 +124,11 @@ def sync_active_model() -> bool:
         _version, _synced, _failure = loaded, True, None
         if loaded is not None:
             load_detector.cache_clear()  # the bundled session, if it was loaded: memory stays bounded
-        logger.warning("model switched: %s -> %s", previous, loaded.label if loaded else "bundled")
+        label, took = loaded.label if loaded else "bundled", time.monotonic() - started
+        if first:
+            logger.info("model: serving %s (loaded and warmed in %.2f s)", label, took)
+        else:
+            logger.warning("model switched: %s -> %s (loaded and warmed in %.2f s)", previous, label, took)
         return True
 
 

@@ -28,9 +28,12 @@ graceful.install(drain_s=settings.SHUTDOWN_DRAIN_S)
 
 if settings.DETECTOR_PRELOAD:
     # Load and warm the ONNX session once per worker at start-up, not on the first camera's frame.
+    from django.db import connection
+
     from detection.runtime import detector_ready
 
-    detector_ready()
+    detector_ready()  # also asks the database which model version is active
+    connection.close()  # that lookup's connection: requests and background threads open their own
 
 from detection.runtime import start_model_watch  # noqa: E402
 

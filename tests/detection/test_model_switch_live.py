@@ -23,7 +23,7 @@ def test_two_workers_switch_under_load_without_a_failed_or_lost_frame(environmen
     keys, ids = environment.prepare(["switch-a", "switch-b", "switch-c", "switch-d"], versions=1)
     environment.start(2)
     result = model_switch.run(environment, keys, ids, seconds=7, switches=1, fps=0, settle_s=2)
-    report = "\n".join(model_switch.describe(result, 7))
+    report = "\n".join(model_switch.describe(result))
     print(report)
 
     assert set(result.codes) == {201}, report  # no 5xx, no refused or dropped connection

@@ -301,3 +301,44 @@ class TestDashboard:
         assert f'<span data-field="model-version">#{version.pk} mixed</span>' in html
         assert f'data-model="{new.model_label}"' in html and f"Counted by #{version.pk} mixed" in html
         assert f'data-model="{old.model_label}"' in html and "Counted by bundled" in html
+
+
+@pytest.mark.django_db
+class TestRemoteStorage:
+    """With S3 (no local path) each worker keeps a copy by sha256, checked before it is served."""
+
+    @pytest.fixture
+    def remote(self, monkeypatch, tmp_path, settings):
+        from django.core.files.storage import InMemoryStorage
+
+        class Remote:
+            """Files in memory and, like S3Storage, no local path."""
+
+            def __init__(self) -> None:
+                self.inner = InMemoryStorage()
+
+            def path(self, name: str) -> str:
+                raise NotImplementedError("no local path")
+
+            def __getattr__(self, attr: str):
+                return getattr(self.inner, attr)
+
+        storage = Remote()
+        monkeypatch.setattr(mv, "default_storage", storage)
+        settings.MODEL_CACHE_DIR = tmp_path / "cache"
+        return storage
+
+    def test_a_worker_serves_a_verified_local_copy(self, remote, settings):
+        version = mv.model_activate(version=installed())
+        assert remote.exists(version.file.name)
+        assert runtime.sync_active_model() is True
+        copy = settings.MODEL_CACHE_DIR / f"{version.sha256}.onnx"
+        assert runtime.get_detector().path == copy and copy.read_bytes() == MIXED.read_bytes()
+
+    def test_a_download_that_does_not_match_its_sha256_is_not_served(self, remote, settings):
+        version = mv.model_activate(version=installed())
+        with remote.open(version.file.name, "wb") as stored:
+            stored.write(b"tampered")
+        assert runtime.sync_active_model() is False
+        assert runtime.serving().version_id is None
+        assert list(settings.MODEL_CACHE_DIR.iterdir()) == []  # no partial file left behind
