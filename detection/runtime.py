@@ -14,7 +14,7 @@ import functools
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.conf import settings
 from django.db import close_old_connections
@@ -107,8 +107,14 @@ def sync_active_model() -> bool:
                 _synced = True
             return False
         wanted_id = wanted[0] if wanted else None
-        if _synced and wanted_id == (_version.version_id if _version else None):
+        serving_key = (_version.version_id, _version.sha256) if _version else (None, "")
+        if _synced and tuple(wanted or (None, "")) == serving_key:
             return False
+        if _version is not None and _version.version_id is not None and \
+                not ModelVersion.objects.filter(pk=_version.version_id).exists():
+            # Deleted while still served here (its successor failed to load): keep counting with it,
+            # but record no link to a row that is gone (the insert would fail).
+            _version = replace(_version, version_id=None, label=f"{_version.label} (deleted)"[:120])
         if _failure and _failure["version_id"] == wanted_id and time.monotonic() - _failure["at"] < RETRY_FAILED_S:
             return False
         first, previous = not _synced, _version.label if _version else "bundled"

@@ -342,3 +342,25 @@ class TestRemoteStorage:
         assert runtime.sync_active_model() is False
         assert runtime.serving().version_id is None
         assert list(settings.MODEL_CACHE_DIR.iterdir()) == []  # no partial file left behind
+
+
+@pytest.mark.django_db
+def test_a_worker_still_serving_a_deleted_version_records_no_link_to_it(camera_with_key, camera_client, tmp_path):
+    # A was served; B was activated but fails to load here; A was then deleted. Frames must still be 201.
+    _, key = camera_with_key()
+    a = mv.model_activate(version=installed())
+    runtime.sync_active_model()
+    model = onnx.load(str(MIXED))
+    model.metadata_props.add(key="note", value="b")
+    onnx.save(model, str(tmp_path / "b.onnx"))
+    b = installed(tmp_path / "b.onnx")
+    with default_storage.open(b.file.name, "wb") as stored:
+        stored.write(b"damaged")
+    mv.model_activate(version=b)
+    runtime.sync_active_model()
+    mv.model_delete(version=a)
+    runtime.sync_active_model()
+    event = post_frame(camera_client, key)
+    assert event.model_version is None and event.model_label.endswith("(deleted)")
+    mv.model_activate(version=None)  # and the bundled file, once asked for, replaces it
+    assert runtime.sync_active_model() is True and runtime.serving().label.startswith("bundled")
