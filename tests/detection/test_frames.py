@@ -8,6 +8,7 @@ import socket
 
 import boto3
 import pytest
+import requests
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
@@ -148,6 +149,8 @@ def s3_storage(settings, monkeypatch):
                         "AWS_SESSION_TOKEN": "testing"}.items():
         monkeypatch.setenv(name, value)
     endpoint = f"http://127.0.0.1:{port}"
+    # moto keeps its buckets per process, not per server: start from none, leave none behind.
+    requests.post(f"{endpoint}/moto-api/reset", timeout=10).raise_for_status()
     s3 = boto3.client("s3", region_name="eu-west-1", endpoint_url=endpoint)
     s3.create_bucket(Bucket="frames-test", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
     settings.STORAGES = {**settings.STORAGES, "default": {
@@ -157,6 +160,7 @@ def s3_storage(settings, monkeypatch):
                     "file_overwrite": False},
     }}
     yield s3
+    requests.post(f"{endpoint}/moto-api/reset", timeout=10)
     server.stop()
 
 
