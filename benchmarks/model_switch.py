@@ -196,7 +196,8 @@ def run(env: Environment, keys: dict[str, str], ids: list[int], *, seconds: floa
     health: dict[int, list] = {i: [] for i in range(len(urls))}
     threads = [threading.Thread(target=_camera, args=(urls, slug, key, fps, stop, posts, i), daemon=True)
                for i, (slug, key) in enumerate(keys.items())]
-    threads += [threading.Thread(target=_health, args=(url, stop, health[i]), daemon=True) for i, url in enumerate(urls)]
+    threads += [threading.Thread(target=_health, args=(url, stop, health[i]), daemon=True)
+                for i, url in enumerate(urls)]
     for thread in threads:
         thread.start()
     start = time.time()

@@ -105,7 +105,10 @@ def model_inspect(path: Path) -> ModelFacts:
     names = _parse_literal(metadata.get("names"), None)
     if not isinstance(names, dict) or not names:
         raise ModelRejected(f"{path.name}: no class names in the metadata ('names', as written by ml.export)")
-    classes = {str(int(k)): str(v) for k, v in names.items()}
+    try:
+        classes = {str(int(k)): str(v) for k, v in names.items()}
+    except (TypeError, ValueError):
+        raise ModelRejected(f"{path.name}: class names {names!r} are not {{id: name}}") from None
     try:
         detector = OnnxDetector(path, conf=settings.DETECTOR_CONFIDENCE, iou=settings.DETECTOR_IOU,
                                 max_det=settings.DETECTOR_MAX_DETECTIONS, threads=1, warmup=False)
@@ -123,7 +126,8 @@ def model_inspect(path: Path) -> ModelFacts:
     expected_channels = 4 + len(classes)
     anchors = _expected_anchors(size_px, metadata)
     got = tuple(raw[0].shape)
-    if len(outputs) != 1 or len(got) != 3 or got[0] != 1 or got[1] != expected_channels or (anchors and got[2] != anchors):
+    wrong_anchors = anchors is not None and len(got) == 3 and got[2] != anchors
+    if len(outputs) != 1 or len(got) != 3 or got[0] != 1 or got[1] != expected_channels or wrong_anchors:
         want = f"(1, {expected_channels}, {anchors or 'N'})"
         raise ModelRejected(f"{path.name}: output shape {got} ({len(outputs)} output(s)); expected one {want} "
                             f"for {len(classes)} class(es) at {size_px} px")

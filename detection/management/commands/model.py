@@ -69,7 +69,7 @@ class Command(BaseCommand):
         version = mv.model_install(path=path, name=name, evaluation=figures, user=user)
         self.stdout.write(f"Installed {mv.version_label(version)}: {version.input_size} px, "
                           f"classes {version.classes}, sha256 {version.sha256}, stored as {version.file.name}")
-        self.stdout.write(f"Sample frames (labelled -> counted): " + ", ".join(
+        self.stdout.write("Sample frames (labelled -> counted): " + ", ".join(
             f"{r['labelled']}->{r['counted']}" for r in version.evaluation.get("sample_frames", [])))
         if activate:
             self._activate(user=user, ref=str(version.pk))
@@ -78,12 +78,13 @@ class Command(BaseCommand):
 
     def _list(self, **_) -> None:
         active = mv.active_version()
-        self.stdout.write(f"{'' if active else '* '}bundled  {mv.settings.MODEL_PATH}")
+        self.stdout.write(f"{'  ' if active else '* '}bundled  {mv.settings.MODEL_PATH}")
         for version in ModelVersion.objects.order_by("pk"):
             mark = "* " if version.is_active else "  "
+            activated = f"{version.activated_at:%Y-%m-%d %H:%M}" if version.activated_at else "-"
             self.stdout.write(f"{mark}{mv.version_label(version)}  sha256 {version.sha256[:12]}  "
                               f"installed {version.installed_at:%Y-%m-%d %H:%M} by {version.installed_by or '-'}"
-                              f"  last activated {version.activated_at and f'{version.activated_at:%Y-%m-%d %H:%M}' or '-'}")
+                              f"  last activated {activated}")
 
     def _activate(self, *, user, ref: str, **_) -> None:
         version = mv.model_activate(version=mv.model_find(ref), user=user)
