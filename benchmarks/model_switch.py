@@ -14,8 +14,9 @@ workers serve the last switch's version, plus one second.
 
 It prints: frames sent, 201s, anything else by status; frames answered 201 but not in the database
 (within each camera's 20-row log) and stored without a 201; per switch and worker, the seconds from
-the switch's commit until /healthz served the new version; and frames that began after their worker
-had switched yet recorded the old version (must be 0).
+the switch's commit until the worker swapped sessions (its log; with the load+warm time) and until
+its /healthz showed the new version (sync views share one thread, so /healthz waits behind frames);
+and frames that began after their worker had switched yet recorded the old version (must be 0).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timezone
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,7 +59,9 @@ class Switch:
     command: list[str]
     expected: int | None  # version id (None: bundled)
     done_at: float  # epoch seconds, when the switch was committed
-    served_after: dict[int, float | None] = field(default_factory=dict)  # worker -> seconds
+    served_after: dict[int, float | None] = field(default_factory=dict)  # worker -> seconds, seen in /healthz
+    swapped_after: dict[int, float | None] = field(default_factory=dict)  # worker -> seconds, its own log
+    load_s: dict[int, float | None] = field(default_factory=dict)  # worker -> seconds to load and warm
 
 
 @dataclass
@@ -233,9 +236,24 @@ def run(env: Environment, keys: dict[str, str], ids: list[int], *, seconds: floa
         for worker, seen in health.items():
             after = [t for t, served in seen if t >= switch.done_at and served == switch.expected]
             switch.served_after[worker] = round(after[0] - switch.done_at, 2) if after else None
+    for worker, daphne in enumerate(env.workers):
+        swaps = _swaps(daphne.log_path)
+        for switch, (at, load) in zip(done, swaps):
+            switch.swapped_after[worker], switch.load_s[worker] = round(at - switch.done_at, 2), load
     result = _verify(env, posts, done, health)
     result.duration = duration
     return result
+
+
+def _swaps(log: Path) -> list[tuple[float, float]]:
+    """(epoch seconds, load seconds) of each "model switched" line a worker logged (times in UTC)."""
+    found = []
+    for line in log.read_text(errors="replace").splitlines():
+        match = re.match(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}) .*model switched: .*warmed in ([\d.]+) s", line)
+        if match:
+            at = datetime.strptime(match[1], "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc).timestamp()
+            found.append((at + int(match[2]) / 1000, float(match[3])))
+    return found
 
 
 def _verify(env: Environment, posts: list[Post], switches: list[Switch], health: dict[int, list]) -> Result:
@@ -267,8 +285,12 @@ def describe(result: Result) -> list[str]:
              f"201 not in the database: {result.lost}; stored without a 201: {result.unacked}; "
              f"frames on the old version after their worker switched: {result.stale}"]
     for n, switch in enumerate(result.switches, 1):
-        served = ", ".join(f"worker {w}: {'not within the run' if s is None else f'{s:.2f} s'}"
-                           for w, s in switch.served_after.items())
+        served = "; ".join(
+            f"worker {w}: " + ("not within the run" if s is None else
+                               f"swapped {switch.swapped_after.get(w, '?')} s "
+                               f"(load+warm {switch.load_s.get(w, '?')} s), "
+                               f"/healthz {s:.2f} s")
+            for w, s in switch.served_after.items())
         lines.append(f"switch {n} ({' '.join(switch.command[1:])} -> "
                      f"{'bundled' if switch.expected is None else '#' + str(switch.expected)}): {served}")
     return lines
