@@ -213,10 +213,11 @@ if MEDIA_STORAGE == "local":
     _media_backend = {"BACKEND": "django.core.files.storage.FileSystemStorage",
                       "OPTIONS": {"location": str(MEDIA_ROOT), "file_permissions_mode": 0o640}}
 elif MEDIA_STORAGE == "s3":
-    if not os.environ.get("MEDIA_S3_BUCKET"):
+    MEDIA_S3_BUCKET = os.environ.get("MEDIA_S3_BUCKET", "").strip()
+    if not MEDIA_S3_BUCKET:
         raise ImproperlyConfigured("MEDIA_STORAGE=s3 needs MEDIA_S3_BUCKET")
     _media_backend = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
-        "bucket_name": os.environ["MEDIA_S3_BUCKET"],
+        "bucket_name": MEDIA_S3_BUCKET,
         "location": os.environ.get("MEDIA_S3_PREFIX", ""),
         "region_name": os.environ.get("MEDIA_S3_REGION") or os.environ.get("AWS_REGION", "us-east-1"),
         "endpoint_url": os.environ.get("MEDIA_S3_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL") or None,

@@ -64,7 +64,7 @@ resource "aws_iam_role_policy" "execution" {
 
 resource "aws_iam_role" "task" {
   name_prefix        = "${var.name}-task-"
-  description        = "ECS task role of ${var.name}: publish low-stock alerts to its SNS topic"
+  description        = "ECS task role of ${var.name}: publish low-stock alerts, keep frames and models in its bucket"
   assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
 }
 
@@ -73,6 +73,20 @@ data "aws_iam_policy_document" "task" {
     sid       = "PublishAlerts"
     actions   = ["sns:Publish"]
     resources = [aws_sns_topic.alerts.arn]
+  }
+
+  # Stored frames, review copies and model versions (terraform/s3.tf): objects only, this bucket only.
+  statement {
+    sid       = "MediaObjects"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    resources = ["${aws_s3_bucket.media.arn}/*"]
+  }
+
+  # Without it S3 answers 403, not 404, for a missing object, and the app could not tell "gone" from "denied".
+  statement {
+    sid       = "MediaList"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.media.arn]
   }
 
   dynamic "statement" {

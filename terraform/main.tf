@@ -34,6 +34,10 @@ locals {
     AWS_REGION           = var.aws_region
     RUN_MIGRATIONS       = var.run_migrations_on_start ? "1" : "0"
     SHUTDOWN_DRAIN_S     = tostring(var.shutdown_drain_seconds)
+    # Frames, review copies and model versions in the service's bucket (terraform/s3.tf), shared by every task.
+    MEDIA_STORAGE        = "s3"
+    MEDIA_S3_BUCKET      = aws_s3_bucket.media.id
+    MEDIA_S3_REGION      = var.aws_region
   }
 
   # SMTP alerts, only when there is someone to send them to.

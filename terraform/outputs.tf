@@ -66,3 +66,8 @@ output "migrate_command" {
     "--query 'tasks[0].taskArn' --output text",
   ])
 }
+
+output "media_bucket" {
+  description = "S3 bucket holding stored frames, review copies and installed model versions (MEDIA_S3_BUCKET)."
+  value       = aws_s3_bucket.media.id
+}

@@ -481,3 +481,14 @@ variable "default_from_email" {
   type        = string
   default     = ""
 }
+
+variable "media_noncurrent_days" {
+  description = "Days the media bucket keeps an object version the app deleted or replaced (trimmed frames, removed models) before S3 expires it."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = var.media_noncurrent_days >= 1
+    error_message = "media_noncurrent_days must be at least 1."
+  }
+}

@@ -7,7 +7,7 @@ from tests.conftest import REPO
 
 def settings_variables() -> set[str]:
     source = (REPO / "inventory_monitor" / "settings.py").read_text()
-    return set(re.findall(r'(?:os\.environ\.get|env(?:bool|int|float|list))\("([A-Z_]+)"', source))
+    return set(re.findall(r'(?:os\.environ\.get|env(?:bool|int|float|list))\("([A-Z][A-Z0-9_]*)"', source))
 
 
 def test_every_setting_is_in_the_readme_and_env_example():

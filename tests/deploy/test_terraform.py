@@ -79,7 +79,7 @@ def app_settings() -> set[str]:
     """Environment variables the app reads: settings.py (the README table mirrors it, see
     tests/test_docs.py) plus the ones docker/entrypoint.sh reads."""
     settings = (REPO / "inventory_monitor" / "settings.py").read_text()
-    names = set(re.findall(r'(?:os\.environ\.get|env(?:bool|int|float|list))\("([A-Z_]+)"', settings))
+    names = set(re.findall(r'(?:os\.environ\.get|env(?:bool|int|float|list))\("([A-Z][A-Z0-9_]*)"', settings))
     entrypoint = (REPO / "docker" / "entrypoint.sh").read_text()
     names |= set(re.findall(r"\$\{([A-Z][A-Z0-9_]*):-", entrypoint))
     assert {"SECRET_KEY", "DATABASE_URL", "REDIS_URL", "RUN_MIGRATIONS"} <= names  # the regexes still work
@@ -363,6 +363,8 @@ def test_no_managed_policies_widen_the_roles():
     assert resources("aws_iam_role_policy_attachment") == {}
     for document in data_sources("aws_iam_policy_document").values():
         for statement in statements(document):
+            if statement.get("effect", "Allow") == "Deny":  # e.g. the media bucket's "no plain HTTP": narrows
+                continue
             assert not any(action == "*" or str(action).endswith(":*") for action in statement.get("actions", []))
 
 
@@ -370,3 +372,24 @@ def test_the_execution_role_reads_only_the_module_secrets():
     (read_secrets,) = [statement for statement in statements(data_sources("aws_iam_policy_document")["execution"])
                        if statement.get("actions") == ["secretsmanager:GetSecretValue"]]
     assert read_secrets["resources"] == "${local.secret_arns_used}"
+
+
+def test_stored_frames_and_models_live_in_a_private_bucket_only_the_task_can_use():
+    # Every task shares it (a Fargate task's disk dies with the task: an installed model would be gone).
+    environment = locals_()["base_environment"]
+    assert environment["MEDIA_STORAGE"] == "s3"
+    assert environment["MEDIA_S3_BUCKET"] == "${aws_s3_bucket.media.id}"
+    (block,) = resources("aws_s3_bucket_public_access_block").values()
+    assert all(block[flag] is True for flag in ("block_public_acls", "block_public_policy", "ignore_public_acls",
+                                                  "restrict_public_buckets"))
+    (encryption,) = resources("aws_s3_bucket_server_side_encryption_configuration").values()
+    assert encryption["rule"][0]["apply_server_side_encryption_by_default"][0]["sse_algorithm"] in ("AES256", "aws:kms")
+    # Versions the app deleted (trimmed frames) expire, so the bucket keeps the bound the README states.
+    (lifecycle,) = resources("aws_s3_bucket_lifecycle_configuration").values()
+    assert lifecycle["rule"][0]["noncurrent_version_expiration"][0]["noncurrent_days"] == "${var.media_noncurrent_days}"
+    s3 = [statement for document in data_sources("aws_iam_policy_document").values()
+          for statement in statements(document) if statement.get("effect", "Allow") == "Allow"
+          and any(str(action).lower().startswith("s3:") for action in statement.get("actions", []))]
+    assert s3 and all(statement in statements(data_sources("aws_iam_policy_document")["task"]) for statement in s3)
+    assert {tuple(statement["resources"]) for statement in s3} == {
+        ("${aws_s3_bucket.media.arn}/*",), ("${aws_s3_bucket.media.arn}",)}
