@@ -6,40 +6,19 @@ inside database_sync_to_async."""
 from __future__ import annotations
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncWebsocketConsumer
 
 from dashboard import camera, panels
-from dashboard.broadcasts import DASHBOARD_GROUP
-from dashboard.consumers import NO_ACCESS, SIGNED_OUT, VIEW
-from dashboard.trends_consumer import UNKNOWN_CAMERA, _camera_id
+from dashboard.trends_consumer import CameraSocket
 
 
-class CameraConsumer(AsyncWebsocketConsumer):
-    camera_id: int | None = None
-
-    async def connect(self) -> None:
-        user = self.scope.get("user")
-        code = None
-        if user is None or not user.is_authenticated:
-            code = SIGNED_OUT
-        elif not await database_sync_to_async(user.has_perm)(VIEW):
-            code = NO_ACCESS
-        else:
-            self.camera_id = await database_sync_to_async(_camera_id)(self.scope["url_route"]["kwargs"]["slug"])
-            code = UNKNOWN_CAMERA if self.camera_id is None else None
-        await self.accept()
-        if code is not None:
-            await self.close(code=code)
-            return
+class CameraConsumer(CameraSocket):
+    async def prepare(self, user) -> None:
         csrf = self.scope.get("cookies", {}).get("csrftoken", "")
         self.viewer: panels.Viewer = await database_sync_to_async(panels.Viewer.of)(user, csrf)
-        await self.channel_layer.group_add(DASHBOARD_GROUP, self.channel_name)
+
+    async def opened(self) -> None:
         # A page that (re)connects catches up on whatever it missed.
         await self.send(text_data=await self._render(thresholds=False))
-
-    async def disconnect(self, code: int) -> None:
-        if self.camera_id is not None:
-            await self.channel_layer.group_discard(DASHBOARD_GROUP, self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         return  # nothing to say (the dashboard script may send its activity filter)

@@ -1,6 +1,10 @@
-"""WebSocket for a camera's trends page: says "this camera changed" (a stored frame or new levels)
-so a page showing a range that ends now fetches its chart data again. Small JSON, not HTML: the
-chart is drawn by the page. Same auth rules and close codes as the dashboard socket."""
+"""Sockets about one camera (`/ws/cameras/<slug>/...`), and the trends page's.
+
+CameraSocket holds what they share: the dashboard socket's auth rules and close codes, plus 4404 for
+a camera that does not exist, and membership of the dashboard group while open. The trends socket
+says "this camera changed" (a stored frame or new levels) so a page showing a range that ends now
+fetches its chart data again: small JSON, not HTML, the chart is drawn by the page.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +25,9 @@ def _camera_id(slug: str) -> int | None:
     return Camera.objects.filter(slug=slug).values_list("pk", flat=True).first()
 
 
-class TrendsConsumer(AsyncWebsocketConsumer):
+class CameraSocket(AsyncWebsocketConsumer):
+    """Signed in, a dashboard role, a known camera; else accepted and closed with the reason's code."""
+
     camera_id: int | None = None
 
     async def connect(self) -> None:
@@ -39,12 +45,22 @@ class TrendsConsumer(AsyncWebsocketConsumer):
         if code is not None:
             await self.close(code=code)
             return
+        await self.prepare(user)  # before joining the group: no update arrives half-prepared
         await self.channel_layer.group_add(DASHBOARD_GROUP, self.channel_name)
+        await self.opened()
+
+    async def prepare(self, user) -> None:
+        """Per-connection state the handlers need (subclasses)."""
+
+    async def opened(self) -> None:
+        """First message after joining, e.g. a snapshot (subclasses)."""
 
     async def disconnect(self, code: int) -> None:
         if self.camera_id is not None:
             await self.channel_layer.group_discard(DASHBOARD_GROUP, self.channel_name)
 
+
+class TrendsConsumer(CameraSocket):
     async def stock_updated(self, event: dict) -> None:
         if event["camera_id"] == self.camera_id:
             await self.send(text_data=json.dumps({"camera": self.slug, "event_id": event.get("event_id")}))

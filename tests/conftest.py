@@ -114,3 +114,31 @@ def jpeg_bytes():
         return buf.getvalue()
 
     return make
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def moto_endpoint(monkeypatch):
+    """moto's server on a free local port (a real HTTP endpoint, as AWS would be), with dummy
+    credentials in the environment; its URL. moto keeps its state per process, not per server:
+    reset before and after, so no test sees another's buckets or topics."""
+    import requests
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.setenv(name, "testing")
+    endpoint = f"http://127.0.0.1:{port}"
+    requests.post(f"{endpoint}/moto-api/reset", timeout=10).raise_for_status()
+    yield endpoint
+    requests.post(f"{endpoint}/moto-api/reset", timeout=10)
+    server.stop()

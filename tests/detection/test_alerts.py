@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 
 import boto3
 import pytest
@@ -13,16 +12,11 @@ from detection.alerts import alert_needed, flush_alerts
 from detection.detector import Detection, DetectionResult
 from detection.services import frame_record, stock_thresholds_update
 from inventory_monitor.metrics import ALERTS
+from tests.conftest import free_port
 
 
 def result(count: int) -> DetectionResult:
     return DetectionResult([Detection(i, i, i + 9, i + 9, 0.9, 0) for i in range(count)], 640, 480, 5.0)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Inbox:
@@ -104,16 +98,8 @@ def test_a_dead_mail_server_does_not_lose_the_frame(settings, camera_with_key, d
 
 
 @pytest.fixture
-def moto_sns(settings, monkeypatch):
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_SESSION_TOKEN": "testing"}.items():
-        monkeypatch.setenv(name, value)
-    endpoint = f"http://127.0.0.1:{port}"
+def moto_sns(settings, moto_endpoint):
+    endpoint = moto_endpoint
     sns = boto3.client("sns", region_name="eu-west-1", endpoint_url=endpoint)
     sqs = boto3.client("sqs", region_name="eu-west-1", endpoint_url=endpoint)
     topic = sns.create_topic(Name="stock-alerts")["TopicArn"]
@@ -121,8 +107,7 @@ def moto_sns(settings, monkeypatch):
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
     settings.ALERT_SNS_TOPIC_ARN, settings.AWS_REGION, settings.AWS_ENDPOINT_URL = topic, "eu-west-1", endpoint
-    yield sqs, queue_url
-    server.stop()
+    return sqs, queue_url
 
 
 @pytest.mark.django_db

@@ -4,11 +4,9 @@ files by default and S3 (moto's server) for several workers. Real frames, the re
 from __future__ import annotations
 
 import io
-import socket
 
 import boto3
 import pytest
-import requests
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
@@ -131,26 +129,10 @@ class TestLocalFiles:
         assert stored(camera.slug) == set()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
-def s3_storage(settings, monkeypatch):
+def s3_storage(settings, moto_endpoint):
     """MEDIA_STORAGE=s3 against moto's server (a real HTTP endpoint, as production's bucket would be)."""
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_SESSION_TOKEN": "testing"}.items():
-        monkeypatch.setenv(name, value)
-    endpoint = f"http://127.0.0.1:{port}"
-    # moto keeps its buckets per process, not per server: start from none, leave none behind.
-    requests.post(f"{endpoint}/moto-api/reset", timeout=10).raise_for_status()
+    endpoint = moto_endpoint
     s3 = boto3.client("s3", region_name="eu-west-1", endpoint_url=endpoint)
     s3.create_bucket(Bucket="frames-test", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
     settings.STORAGES = {**settings.STORAGES, "default": {
@@ -159,9 +141,7 @@ def s3_storage(settings, monkeypatch):
                     "endpoint_url": endpoint, "default_acl": None, "querystring_auth": True,
                     "file_overwrite": False},
     }}
-    yield s3
-    requests.post(f"{endpoint}/moto-api/reset", timeout=10)
-    server.stop()
+    return s3
 
 
 @pytest.mark.django_db
