@@ -109,6 +109,7 @@ def running_server(*, model: Path, cameras: int, workers: int, detector_threads:
         "SECRET_KEY": secrets.token_urlsafe(40),
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SQLITE_PATH": str(workdir / "bench.sqlite3"),
+        "MEDIA_ROOT": str(workdir / "media"),  # stored frames (detection/frames.py), removed with the rest
         "MODEL_PATH": str(model),
         "DETECTOR_THREADS": str(detector_threads),
         "INGEST_RATE_FRAMES": str(10**9),
