@@ -5,7 +5,7 @@ activate` (and a rollback) while they do.
     python -m benchmarks.model_switch --cameras 8 --seconds 30 --switches 3 --poll 2
     scripts/with_postgres.sh .venv/bin/python -m benchmarks.model_switch --redis   # PostgreSQL + Redis
 
-Two versions are installed first (the opt-in mixed model, and the shipped model with one more metadata
+Two versions are installed first (the previous default, package_detector_base, and the shipped model with one more metadata
 entry, so another sha256); the workers start on the bundled file. Switch i activates version A or B in
 turn; the last of several switches is a `model rollback`. Each camera posts real sample frames
 (simulation/samples, 1 MB JPEGs) in a loop, alternating between the two workers, at --fps (0: as fast as
@@ -112,7 +112,7 @@ class Environment:
         keys = json.loads(next(ln for ln in out.splitlines() if ln.startswith("KEYS=")).removeprefix("KEYS="))
         other = self.root / "shipped_copy.onnx"
         _copy_with_note(WEIGHTS / "package_detector.int8.onnx", other)
-        candidates = ((WEIGHTS / "package_detector_mixed.int8.onnx", "mixed"), (other, "shipped-copy"))
+        candidates = ((WEIGHTS / "package_detector_base.int8.onnx", "base"), (other, "shipped-copy"))
         ids = []
         for path, name in candidates[:versions]:
             out = self.manage("model", "install", str(path), "--name", name)

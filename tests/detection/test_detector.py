@@ -247,7 +247,7 @@ def test_every_shipped_model_loads_with_its_metadata_and_counts_the_samples():
     from simulation.make_samples import SAMPLES_DIR
 
     weights = sorted((Path(__file__).resolve().parents[2] / "detection" / "weights").glob("*.int8.onnx"))
-    assert {p.name for p in weights} >= {"package_detector.int8.onnx", "package_detector_mixed.int8.onnx"}
+    assert {p.name for p in weights} >= {"package_detector.int8.onnx", "package_detector_base.int8.onnx"}
     truth = json.loads((SAMPLES_DIR / "counts.json").read_text())
     for path in weights:
         detector = load_detector(path)

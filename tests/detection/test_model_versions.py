@@ -28,7 +28,7 @@ from tests.conftest import REPO, SAMPLES
 
 WEIGHTS = REPO / "detection" / "weights"
 BUNDLED = WEIGHTS / "package_detector.int8.onnx"
-MIXED = WEIGHTS / "package_detector_mixed.int8.onnx"  # a second valid model, other weights
+OTHER = WEIGHTS / "package_detector_base.int8.onnx"  # a second valid model, other weights (the previous default)
 URL = "/api/v1/frames/"
 META = {"names": "{0: 'package'}", "imgsz": "[416, 416]", "stride": "32", "version": "test-1"}
 
@@ -65,7 +65,7 @@ def tiny_onnx(path: Path, *, out_shape=(1, 5, 3549), in_shape=(1, 3, 416, 416), 
     return path
 
 
-def installed(path: Path = MIXED, **kwargs) -> ModelVersion:
+def installed(path: Path = OTHER, **kwargs) -> ModelVersion:
     return mv.model_install(path=path, **kwargs)
 
 
@@ -80,16 +80,16 @@ def post_frame(camera_client, key: str) -> DetectionEvent:
 class TestInstall:
     def test_it_installs_a_valid_model_without_activating_it(self, django_user_model):
         admin = django_user_model.objects.create_user("eng")
-        version = installed(name="mixed fine-tune", user=admin, evaluation={"mAP50": 0.89})
-        assert version.sha256 == mv.file_sha256(MIXED)
+        version = installed(name="previous default", user=admin, evaluation={"mAP50": 0.89})
+        assert version.sha256 == mv.file_sha256(OTHER)
         assert (version.input_size, version.classes) == (416, {"0": "package"})
-        assert version.size_bytes == MIXED.stat().st_size
-        assert version.metadata["version"] == "2026-11-27-10d743c9"
+        assert version.size_bytes == OTHER.stat().st_size
+        assert version.metadata["version"] == "2026-11-27-bff06466"
         assert version.installed_by == admin and version.installed_at is not None
         assert version.evaluation["mAP50"] == 0.89 and len(version.evaluation["sample_frames"]) == 3
         assert not version.is_active and mv.active_version() is None
         with default_storage.open(version.file.name, "rb") as stored:
-            assert stored.read() == MIXED.read_bytes()
+            assert stored.read() == OTHER.read_bytes()
 
     @pytest.mark.parametrize("make, message", [
         (lambda tmp: (tmp / "garbage.onnx").write_bytes(b"not a model at all") and tmp / "garbage.onnx",
@@ -132,11 +132,11 @@ class TestInstall:
         assert mv.active_version() == good
 
     def test_the_command_installs_activates_lists_and_rolls_back(self, capsys):
-        call_command("model", "install", str(MIXED), "--name", "mixed", "--activate")
+        call_command("model", "install", str(OTHER), "--name", "base", "--activate")
         version = ModelVersion.objects.get()
-        assert version.is_active and version.name == "mixed"
+        assert version.is_active and version.name == "base"
         call_command("model", "list")
-        assert f"* #{version.pk} mixed" in capsys.readouterr().out
+        assert f"* #{version.pk} base" in capsys.readouterr().out
         call_command("model", "rollback")
         assert mv.active_version() is None  # nothing else was ever active: back to the bundled file
         call_command("model", "activate", version.sha256[:10])
@@ -150,8 +150,8 @@ class TestInstall:
 @pytest.mark.django_db
 class TestSwitch:
     def test_rollback_goes_to_the_version_active_before(self, tmp_path):
-        # A second valid file: the mixed model with one more metadata entry (another sha256).
-        model = onnx.load(str(MIXED))
+        # A second valid file: the previous default model with one more metadata entry (another sha256).
+        model = onnx.load(str(OTHER))
         model.metadata_props.add(key="note", value="copy")
         other = tmp_path / "other.onnx"
         onnx.save(model, str(other))
@@ -169,14 +169,14 @@ class TestSwitch:
         first = post_frame(camera_client, key)
         assert first.model_version is None and first.model_label.startswith("bundled package_detector.int8.onnx")
 
-        version = installed(name="mixed")
+        version = installed(name="base")
         mv.model_activate(version=version)
         # Until this worker's poll runs, it keeps serving (and recording) what it had.
         assert post_frame(camera_client, key).model_version is None
         assert runtime.sync_active_model() is True
         switched = post_frame(camera_client, key)
         assert switched.model_version == version
-        assert switched.model_label == f"#{version.pk} mixed (2026-11-27-10d743c9)"
+        assert switched.model_label == f"#{version.pk} base (2026-11-27-bff06466)"
         assert runtime.sync_active_model() is False  # nothing new: no reload
 
         mv.model_rollback()
@@ -223,13 +223,13 @@ class TestHealthz:
         body = client.get("/healthz").json()
         assert body["model_serving_id"] is None and body["model_active"] == "bundled"
         assert body["model_in_sync"] is True and body["model_serving"].startswith("bundled")
-        version = mv.model_activate(version=installed(name="mixed"))
+        version = mv.model_activate(version=installed(name="base"))
         body = client.get("/healthz").json()
         assert (body["model_serving_id"], body["model_active_id"], body["model_in_sync"]) == (None, version.pk, False)
         runtime.sync_active_model()
         body = client.get("/healthz").json()
         assert (body["model_serving_id"], body["model_in_sync"]) == (version.pk, True)
-        assert body["model_serving"] == body["model_active"] == f"#{version.pk} mixed (2026-11-27-10d743c9)"
+        assert body["model_serving"] == body["model_active"] == f"#{version.pk} base (2026-11-27-bff06466)"
 
 
 @pytest.mark.django_db
@@ -246,13 +246,13 @@ class TestAdmin:
         assert "bad.onnx: not a loadable ONNX model" in response.content.decode()
         assert ModelVersion.objects.count() == 0
 
-        good = SimpleUploadedFile("mixed.onnx", MIXED.read_bytes())
+        good = SimpleUploadedFile("base.onnx", OTHER.read_bytes())
         response = client.post("/admin/detection/modelversion/add/",
                                {"name": "", "upload": good, "evaluation": '{"mAP50": 0.9}'})
         assert response.status_code == 302, response.content.decode()[-2000:]
         version = ModelVersion.objects.get()
-        assert (version.name, version.installed_by, version.is_active) == ("mixed", superuser, False)
-        assert version.evaluation["mAP50"] == 0.9 and version.file.name.endswith("-mixed.onnx")
+        assert (version.name, version.installed_by, version.is_active) == ("base", superuser, False)
+        assert version.evaluation["mAP50"] == 0.9 and version.file.name.endswith("-base.onnx")
 
     def test_a_superuser_activates_and_rolls_back(self, client, superuser):
         version = installed()
@@ -295,13 +295,13 @@ class TestDashboard:
         client.force_login(viewer)
         _, key = camera_with_key()
         old = post_frame(camera_client, key)
-        version = mv.model_activate(version=installed(name="mixed"))
+        version = mv.model_activate(version=installed(name="base"))
         runtime.sync_active_model()
         new = post_frame(camera_client, key)
 
         html = client.get("/").content.decode()
-        assert f'<span data-field="model-version">#{version.pk} mixed</span>' in html
-        assert f'data-model="{new.model_label}"' in html and f"Counted by #{version.pk} mixed" in html
+        assert f'<span data-field="model-version">#{version.pk} base</span>' in html
+        assert f'data-model="{new.model_label}"' in html and f"Counted by #{version.pk} base" in html
         assert f'data-model="{old.model_label}"' in html and "Counted by bundled" in html
 
 
@@ -335,7 +335,7 @@ class TestRemoteStorage:
         assert remote.exists(version.file.name)
         assert runtime.sync_active_model() is True
         copy = settings.MODEL_CACHE_DIR / f"{version.sha256}.onnx"
-        assert runtime.get_detector().path == copy and copy.read_bytes() == MIXED.read_bytes()
+        assert runtime.get_detector().path == copy and copy.read_bytes() == OTHER.read_bytes()
 
     def test_a_download_that_does_not_match_its_sha256_is_not_served(self, remote, settings):
         version = mv.model_activate(version=installed())
@@ -352,7 +352,7 @@ def test_a_worker_still_serving_a_deleted_version_records_no_link_to_it(camera_w
     _, key = camera_with_key()
     a = mv.model_activate(version=installed())
     runtime.sync_active_model()
-    model = onnx.load(str(MIXED))
+    model = onnx.load(str(OTHER))
     model.metadata_props.add(key="note", value="b")
     onnx.save(model, str(tmp_path / "b.onnx"))
     b = installed(tmp_path / "b.onnx")
