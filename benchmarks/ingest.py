@@ -52,7 +52,7 @@ from simulation.simulate import parse_server_timing
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED_MODEL = REPO / "detection" / "weights" / "package_detector.int8.onnx"
-STAGES = ("wait", "decode", "detect", "persist")
+STAGES = ("wait", "decode", "detect", "store", "persist")  # store: the kept frame written (detection/frames.py)
 TARGET_RATIO = 0.60
 TARGET_P95_MS = 150.0
 TARGET_CAMERAS = 8
@@ -311,6 +311,8 @@ def describe(result: LoadResult) -> list[str]:
     stage_parts = []
     for stage in STAGES:
         values = [s.stages[stage] for s in result.ok if stage in s.stages]
+        if not values:  # e.g. store with FRAME_STORE_ENABLED=0
+            continue
         stage_parts.append(f"{stage} {pct(values, 50):.1f}/{pct(values, 95):.1f}")
     server_total = [sum(s.stages.get(k, 0.0) for k in STAGES) for s in result.ok]
     lines.append("    server ms p50/p95  " + "  ".join(stage_parts) + f"  (sum {pct(server_total, 50):.1f}/"
