@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from detection import api, inspect_api, review_api
+from detection import api, inspect_api, review_api, zones_api
 from detection.history import api as history_api
 from inventory_monitor.metrics import metrics_view
 
@@ -18,6 +18,7 @@ urlpatterns = [
     path("api/v1/history/status-changes/", history_api.StatusChangesView.as_view(), name="api-history-changes"),
     path("api/v1/history/stockouts/", history_api.StockoutReportView.as_view(), name="api-history-stockouts"),
     path("api/v1/events/<int:event_id>/flag/", review_api.EventFlagView.as_view(), name="api-event-flag"),
+    path("api/v1/cameras/<slug:slug>/zones/", zones_api.CameraZonesView.as_view(), name="api-camera-zones"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("healthz", api.healthz, name="healthz"),
