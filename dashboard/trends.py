@@ -16,7 +16,8 @@ from django.views.decorators.http import require_GET
 
 from dashboard.views import may_view
 from detection.history import selectors as history
-from detection.history.api import BadQuery, stockout_rows
+from detection.api import BadRequest
+from detection.history.api import stockout_rows
 from detection.history.ranges import MAX_RANGE, PRESETS, RangeError, TimeRange, day_start, parse_range
 from detection.models import StockState
 from devices.models import Camera
@@ -139,7 +140,7 @@ def stockout_report(request: HttpRequest) -> HttpResponse:
                "cameras": Camera.objects.filter(is_active=True).order_by("name", "slug")}
     try:
         rows = stockout_rows(params)
-    except BadQuery as exc:
+    except BadRequest as exc:
         if params.get("format") == "csv":
             return HttpResponse(str(exc.detail), status=400, content_type="text/plain; charset=utf-8")
         return render(request, "dashboard/stockouts.html", {**context, "error": str(exc.detail)}, status=400)

@@ -12,6 +12,7 @@ from django.http import JsonResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.permissions import BasePermission
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
@@ -38,6 +39,23 @@ from detection.services import StageTimer, frame_analyze, frame_record
 from devices.authentication import DeviceKeyAuthentication, IsCamera
 from devices.services import camera_mark_seen
 from inventory_monitor import dyndns, metrics
+
+
+class BadRequest(APIException):
+    """400 with a `detail` saying what to change (the people-facing endpoints: history, flags, zones)."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = "Bad request."
+    default_code = "bad_request"
+
+
+class CanViewStock(BasePermission):
+    """People with a dashboard role: what the dashboard's pages need, for the read endpoints beside them."""
+
+    message = "This needs a dashboard role (Operators, Managers or Auditors)."
+
+    def has_permission(self, request, view) -> bool:
+        return request.user.has_perm("detection.view_stockstate")
 
 
 class PayloadTooLarge(APIException):

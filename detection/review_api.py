@@ -9,21 +9,16 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.exceptions import APIException, NotFound
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from detection.api import BadRequest
 from detection.models import DetectionEvent
 from detection.review import MAX_CORRECT_COUNT, NOTE_MAX, review_flag
 
 ERROR = inline_serializer("ReviewError", {"detail": serializers.CharField()})
-
-
-class FlagRefused(APIException):
-    status_code = status.HTTP_400_BAD_REQUEST
-    default_detail = "The count could not be flagged."
-    default_code = "flag_refused"
 
 
 class CanFlagCounts(BasePermission):
@@ -72,5 +67,5 @@ class EventFlagView(APIView):
         try:
             frame = review_flag(event=event, user=request.user, **data.validated_data)
         except DjangoValidationError as exc:
-            raise FlagRefused(" ".join(exc.messages)) from exc
+            raise BadRequest(" ".join(exc.messages)) from exc
         return Response(self.Output(frame).data, status=status.HTTP_201_CREATED)

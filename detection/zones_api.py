@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import serializers, status
-from rest_framework.exceptions import APIException, NotFound
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from detection.history.api import CanViewStock
+from detection.api import BadRequest, CanViewStock
 from detection.models import StockState
 from detection.services import stock_zones_update
 from detection.zones import MAX_POINTS, MAX_ZONES
@@ -23,12 +23,6 @@ from devices.models import Camera
 
 ERROR = inline_serializer("ZonesError", {"detail": serializers.CharField()})
 POINT = serializers.ListField(child=serializers.FloatField(), min_length=2, max_length=2)
-
-
-class ZonesRefused(APIException):
-    status_code = status.HTTP_400_BAD_REQUEST
-    default_detail = "The zones were refused."
-    default_code = "zones_refused"
 
 
 class CanChangeZonesOnWrite(BasePermission):
@@ -84,9 +78,9 @@ class CameraZonesView(APIView):
     def put(self, request, slug: str):
         state = _state(slug)
         if not isinstance(request.data, dict) or "zones" not in request.data:
-            raise ZonesRefused('Send {"zones": [...]}: a list of polygons, each a list of [x, y] points ([] = whole frame).')
+            raise BadRequest('Send {"zones": [...]}: a list of polygons, each a list of [x, y] points ([] = whole frame).')
         try:  # validated by the service itself, which names every problem (zone, point, crossing edges)
             state = stock_zones_update(camera=state.camera, zones=request.data["zones"])
         except DjangoValidationError as exc:
-            raise ZonesRefused(" ".join(exc.messages)) from exc
+            raise BadRequest(" ".join(exc.messages)) from exc
         return Response(Zones(state).data)

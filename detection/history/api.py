@@ -4,39 +4,26 @@ stock-out report, each paginated, each range at most MAX_RANGE. Bad input answer
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics, serializers, status
-from rest_framework.exceptions import APIException
+from rest_framework import generics, serializers
 from rest_framework.pagination import CursorPagination, PageNumberPagination
-from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 
+from detection.api import BadRequest, CanViewStock
 from detection.history import selectors
 from detection.history.models import Reading, StatusChange
 from detection.history.ranges import MAX_RANGE, RangeError, TimeRange, parse_range
 from devices.models import Camera
 
 
-class BadQuery(APIException):
-    status_code = status.HTTP_400_BAD_REQUEST
-    default_detail = "Bad query."
-    default_code = "bad_query"
-
-
-class CanViewStock(BasePermission):
-    message = "Stock history needs the dashboard role (Operators, Managers or Auditors)."
-
-    def has_permission(self, request, view) -> bool:
-        return request.user.has_perm("detection.view_stockstate")
-
-
 def camera_from(params, *, required: bool) -> Camera | None:
     slug = (params.get("camera") or "").strip()
     if not slug:
         if required:
-            raise BadQuery("camera is required (a camera slug).")
+            raise BadRequest("camera is required (a camera slug).")
         return None
     camera = Camera.objects.filter(slug=slug).first()
     if camera is None:
-        raise BadQuery(f"Unknown camera {slug[:50]!r}.")
+        raise BadRequest(f"Unknown camera {slug[:50]!r}.")
     return camera
 
 
@@ -44,7 +31,7 @@ def range_from(params, default: str = "24h") -> TimeRange:
     try:
         return parse_range(params, default=default)
     except RangeError as exc:
-        raise BadQuery(str(exc)) from None
+        raise BadRequest(str(exc)) from None
 
 
 RANGE_PARAMETERS = [
@@ -149,12 +136,12 @@ class StockoutReportView(HistoryView):
 def period_from(params) -> str:
     period = params.get("period") or "day"
     if period not in ("day", "week"):
-        raise BadQuery(f"period: {period[:20]!r} is not day or week.")
+        raise BadRequest(f"period: {period[:20]!r} is not day or week.")
     return period
 
 
 def stockout_rows(params) -> list[selectors.StockoutRow]:
-    """Shared with the report page and its CSV (they turn BadQuery into a 400 page)."""
+    """Shared with the report page and its CSV (they turn BadRequest into a 400 page)."""
     period = period_from(params)
     camera = camera_from(params, required=False)
     return selectors.stockout_report(window=range_from(params, default="7d"), period=period, camera=camera)
