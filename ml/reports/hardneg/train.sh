@@ -9,6 +9,10 @@
 #   python -m ml.synth --out ml/runs/synth-hn --count 250 --seed 3200000 --scene doorstep
 #   python -m ml.synth --out ml/runs/synth-hn --count 150 --seed 3300000 --scene pile
 #   + 450 frames of ml/runs/synth (seeds 0..2321) hard-linked in (ml/reports/hardneg/link_general.py)
+# What the shipped model is: --time made Ultralytics re-plan the schedule after each epoch (3, then 4
+# epochs); the run was stopped by hand after epoch 3 (best.pt = epoch 3, val mAP50 0.8975 in
+# run/train_log.jsonl), since the time cap would have cut epoch 4 short. So a re-run matches it only
+# approximately (CPU timing decides the schedule).
 cd "$(dirname "$0")/../../.."  # the repository root
 if [ -f ml/runs/hardneg/weights/last.pt ]; then
   exec .venv/bin/python -m ml.train --name hardneg --resume
