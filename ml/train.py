@@ -1,6 +1,7 @@
-"""Train the single-class package detector (YOLOv8n from its architecture yaml, no pretrained weights).
+"""Train the single-class package detector (YOLOv8n, started from the COCO-pretrained weights).
 
-    python -m ml.train --epochs 100 --imgsz 320            # fresh run in ml/runs/<name>
+    python -m ml.train --epochs 100 --imgsz 320            # fresh run in ml/runs/<name>, COCO start
+    python -m ml.train --init scratch --epochs 300         # random weights (the first two releases)
     python -m ml.train --name packages-320 --resume        # continue from weights/last.pt
     python -m ml.train --name mix --model ml/reports/gpu512/best.pt --synth ml/runs/synth \
         --synth-count 2000 --gray-fraction 0.3 --hold-out-family IMG_0267   # fine-tune on a mix
@@ -37,6 +38,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--runs", type=Path, default=DEFAULT_RUNS, help="where runs are written")
     parser.add_argument("--name", default="packages", help="run name (folder under --runs)")
     parser.add_argument("--model", default="yolov8n.yaml", help="architecture yaml (or a .pt to fine-tune)")
+    parser.add_argument("--init", default="coco", choices=["coco", "scratch"],
+                        help="with the architecture yaml: start from ../shared/pretrained's COCO YOLOv8n "
+                             "(converted once by ml.pretrained) or from random weights")
     parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--time", type=float, default=None, help="train for this many hours instead of --epochs")
     parser.add_argument("--imgsz", type=int, default=320)
@@ -168,7 +172,13 @@ def main(argv: list[str] | None = None) -> Path:
     (run_dir / "data_fingerprint.txt").write_text(dataset_fingerprint(args.data) + "\n")
     (run_dir / "command.txt").write_text("python -m ml.train " + " ".join(argv or os.sys.argv[1:]) + "\n")
 
-    model = YOLO(args.model)
+    start = args.model
+    if args.init == "coco" and str(args.model).endswith(".yaml"):
+        from ml.pretrained import ensure_checkpoint
+
+        start = str(ensure_checkpoint(dataset=args.data))
+    (run_dir / "init.txt").write_text(f"{start}\n")
+    model = YOLO(start)
     model.add_callback("on_fit_epoch_end", epoch_logger(run_dir / "train_log.jsonl"))
     train_args: dict[str, Any] = dict(
         data=str(data_yaml), project=str(args.runs.resolve()), name=args.name, exist_ok=True,
@@ -178,7 +188,7 @@ def main(argv: list[str] | None = None) -> Path:
         max_det=args.max_det, device=args.device, workers=args.workers, seed=args.seed,
         cache=False if args.cache == "false" else args.cache, single_cls=True,
         # Ultralytics 8.4 drops a .pt model's weights when pretrained=False: fine-tuning needs True.
-        pretrained=str(args.model).endswith(".pt"),
+        pretrained=str(start).endswith(".pt"),
         plots=False, amp=args.device != "cpu", verbose=False,
     )
     if args.time:
