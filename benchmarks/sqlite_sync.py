@@ -58,7 +58,7 @@ def _round(camera, mode: str, frames: int) -> list[float]:
     from django.db import connection
 
     from detection.detector import Detection, DetectionResult
-    from detection.services import frame_record
+    from detection.ingest.services import frame_record
 
     with connection.cursor() as cursor:
         cursor.execute(f"PRAGMA synchronous={mode}")

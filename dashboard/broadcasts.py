@@ -1,4 +1,5 @@
-"""Tell every open dashboard that a camera's stock changed (called after the ingest commit)."""
+"""Tell every open dashboard that a camera's stock changed: subscribed to detection's "stock changed"
+hook (detection/hooks.py, announced after each commit) in DashboardConfig.ready."""
 
 from __future__ import annotations
 
@@ -92,3 +93,8 @@ def stock_updated(*, camera_id: int, event_id: int | None) -> None:
             async_to_sync(layer.group_send)(DASHBOARD_GROUP, message)
     except Exception:  # a dead Redis must not turn a stored frame into a 500 for the camera
         logger.exception("could not broadcast stock update for camera %s", camera_id)
+
+
+def on_stock_changed(*, camera_id: int, event_id: int | None) -> None:
+    """The hook's receiver (looks stock_updated up at each call, so tests can replace it)."""
+    stock_updated(camera_id=camera_id, event_id=event_id)

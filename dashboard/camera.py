@@ -24,10 +24,10 @@ from django.views.decorators.http import require_GET, require_POST
 from dashboard import panels
 from dashboard.templatetags.dashboard_ui import status_class
 from dashboard.views import _viewer, may_view
-from detection import selectors
-from detection.frames import content_type, frame_open
+from detection.stock import selectors
+from detection.stock.frames import content_type, frame_open
 from detection.models import DetectionEvent
-from detection.services import stock_zones_update
+from detection.stock.services import stock_zones_update
 
 PAGE = "dashboard/camera.html"
 SCALE = 1000  # the SVG overlays draw in 0..1000 (viewBox), stretched over the frame

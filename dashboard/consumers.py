@@ -24,7 +24,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from dashboard import broadcasts, panels
 from dashboard.broadcasts import DASHBOARD_GROUP
-from inventory_monitor import metrics
+from dashboard import metrics
 
 logger = logging.getLogger(__name__)
 

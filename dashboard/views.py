@@ -14,8 +14,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from dashboard import panels
 from dashboard.forms import ThresholdsForm
-from detection import selectors
-from detection.services import stock_thresholds_update
+from detection.alerts import selectors as alert_selectors
+from detection.stock import selectors
+from detection.stock.services import stock_thresholds_update
 
 VIEW = "detection.view_stockstate"  # Operators, Managers and Auditors have it; a user in no group does not
 MANAGE = "detection.change_stockstate"
@@ -123,5 +124,5 @@ def alert_log(request: HttpRequest) -> HttpResponse:
     """Every alert: when, why, by which channel to whom, tries, delivered or the last error."""
     camera = request.GET.get("camera") or ""
     return render(request, "dashboard/alerts.html",
-                  {"alerts": selectors.alert_log(camera_slug=camera or None), "camera": camera,
+                  {"alerts": alert_selectors.alert_log(camera_slug=camera or None), "camera": camera,
                    "cameras": selectors.camera_choices()})

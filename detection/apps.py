@@ -1,3 +1,5 @@
+"""The detection app: one Django app (label, tables, migrations as ever) in rooms, see __init__.py."""
+
 from django.apps import AppConfig
 
 
@@ -6,7 +8,8 @@ class DetectionConfig(AppConfig):
     name = 'detection'
 
     def ready(self) -> None:
-        from detection import frames, review
+        from detection.review import services as review
+        from detection.stock import frames
 
         frames.connect_signals()  # an event's stored frame is deleted with it, however it is deleted
         review.connect_signals()  # and a review frame's copy with its row (the cap, the admin, a camera deleted)

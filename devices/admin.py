@@ -2,9 +2,6 @@ from django.contrib import admin, messages
 from django.db.models import Count, Q
 from django.utils.html import format_html
 
-from detection.admin import StockStateInline
-from detection.models import StockState
-from detection.services import stock_thresholds_update
 from devices.models import Camera, DeviceKey
 from devices.services import device_key_create, device_key_revoke
 
@@ -24,30 +21,18 @@ class DeviceKeyInline(admin.TabularInline):
 
 @admin.register(Camera)
 class CameraAdmin(admin.ModelAdmin):
-    list_display = ("name", "slug", "location", "is_active", "status_badge", "last_seen_at", "key_count")
+    # What it shows of stock (thresholds inline, status column) is added by detection/stock/admin.py.
+    list_display = ("name", "slug", "location", "is_active", "last_seen_at", "key_count")
     list_filter = ("is_active",)
     search_fields = ("name", "slug", "location")
     prepopulated_fields = {"slug": ("name",)}
     readonly_fields = ("last_seen_at", "created_at")
-    inlines = [StockStateInline, DeviceKeyInline]
+    inlines = [DeviceKeyInline]
     actions = ["create_key"]
-
-    def save_formset(self, request, form, formset, change) -> None:
-        if formset.model is not StockState:
-            return super().save_formset(request, form, formset, change)
-        # Thresholds go through the service: validated, status re-evaluated, dashboards told.
-        for state in formset.save(commit=False):
-            stock_thresholds_update(camera=form.instance, critical_level=state.critical_level,
-                                    target_capacity=state.target_capacity, smoothing_window=state.smoothing_window)
-
-    @admin.display(description="status")
-    def status_badge(self, camera: Camera) -> str:
-        stock = getattr(camera, "stock", None)
-        return stock.effective_status() if stock else "WAITING"
 
     def get_queryset(self, request):
         usable = Count("keys", filter=Q(keys__revoked_at__isnull=True))
-        return super().get_queryset(request).select_related("stock").annotate(usable_keys=usable)
+        return super().get_queryset(request).annotate(usable_keys=usable)
 
     @admin.display(description="usable keys", ordering="usable_keys")
     def key_count(self, camera: Camera) -> int:

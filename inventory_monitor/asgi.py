@@ -30,17 +30,17 @@ if settings.DETECTOR_PRELOAD:
     # Load and warm the ONNX session once per worker at start-up, not on the first camera's frame.
     from django.db import connection
 
-    from detection.runtime import detector_ready
+    from detection.serving.runtime import detector_ready
 
     detector_ready()  # also asks the database which model version is active
     connection.close()  # that lookup's connection: requests and background threads open their own
 
-from detection.runtime import start_model_watch  # noqa: E402
+from detection.serving.runtime import start_model_watch  # noqa: E402
 
 # Model versions: follow `manage.py model activate/rollback` within MODEL_SWITCH_POLL_S, no restart.
 start_model_watch(settings.MODEL_SWITCH_POLL_S)
 
-from detection.watch import start_offline_watch  # noqa: E402
+from detection.stock.offline import start_offline_watch  # noqa: E402
 
 start_offline_watch(settings.OFFLINE_CHECK_INTERVAL_S)
 

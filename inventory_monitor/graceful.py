@@ -154,8 +154,8 @@ def _stop_listening() -> None:
 
 
 def _stop_background_work() -> None:
-    from detection.runtime import stop_model_watch
-    from detection.watch import stop_offline_watch
+    from detection.serving.runtime import stop_model_watch
+    from detection.stock.offline import stop_offline_watch
     from inventory_monitor.dyndns import stop_dyndns
 
     stop_offline_watch()

@@ -1,8 +1,8 @@
-"""Prometheus metrics: what a worker counts while it serves, and the `/metrics` page that shows them.
+"""The `/metrics` page: what a worker counts while it serves, and what the database says when scraped.
 
 Two kinds of numbers:
-- counted in the process as things happen (frames answered, stage times, alerts, WebSocket clients):
-  prometheus-client metrics. With several Daphne workers on one host, each worker writes its values
+- counted in the process as things happen (frames answered, stage times, alerts: detection/metrics.py;
+  WebSocket clients: dashboard/metrics.py): prometheus-client metrics on one registry. With several Daphne workers on one host, each worker writes its values
   to files in PROMETHEUS_MULTIPROC_DIR (an environment variable prometheus-client reads when it is
   first imported) and whichever worker is scraped adds them all up; with one worker per container
   (ECS) each container is scraped on its own and the directory is not needed.
@@ -22,77 +22,16 @@ import os
 import secrets
 from collections.abc import Iterable, Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from dashboard import metrics as dashboard_metrics  # noqa: F401 - registers the WebSocket gauge
+from detection.metrics import REGISTRY, enabled
+
 logger = logging.getLogger(__name__)
 
-STAGE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5)
 STATUSES = ("WAITING", "CRITICAL", "WARNING", "FULL", "OFFLINE", "FAULT")
-UNAUTHENTICATED = "unauthenticated"
-
-# Registered on a private registry, not the library's global one: the page builds its own view of
-# them (per process, or summed over the multiprocess directory), so nothing is exported twice.
-REGISTRY = CollectorRegistry(auto_describe=True)
-
-FRAMES = Counter(
-    "inventory_frames", "Frames posted to /api/v1/frames/, by camera and HTTP answer code.",
-    ["camera", "code"], registry=REGISTRY,
-)
-STAGE_SECONDS = Histogram(
-    "inventory_ingest_stage_seconds",
-    "Time a stored frame spent in each ingest stage (wait for a detector slot, decode, check, detect, persist).",
-    ["stage"], buckets=STAGE_BUCKETS, registry=REGISTRY,
-)
-INFERENCE_SECONDS = Histogram(
-    "inventory_detector_inference_seconds", "Model run time per frame as the detector reports it (all tiles).",
-    buckets=STAGE_BUCKETS, registry=REGISTRY,
-)
-ALERTS = Counter(
-    "inventory_alerts", "Alert deliveries by channel (email, sns, webhook) and outcome (sent, failed).",
-    ["channel", "outcome"], registry=REGISTRY,
-)
-# livesum: the workers' open sockets added up, each dead worker's share dropped (mark_process_dead).
-WEBSOCKET_CLIENTS = Gauge(
-    "inventory_websocket_clients", "Dashboards connected over the WebSocket now.",
-    registry=REGISTRY, multiprocess_mode="livesum",
-)
-
-
-def enabled() -> bool:
-    from django.conf import settings
-
-    return settings.METRICS_ENABLED
-
-
-def frame_answered(*, camera: str, code: int) -> None:
-    if enabled():
-        FRAMES.labels(camera or UNAUTHENTICATED, str(code)).inc()
-
-
-def frame_timed(*, stages: dict[str, float], inference_ms: float) -> None:
-    """Stage times in milliseconds (the StageTimer's) of one stored frame."""
-    if not enabled():
-        return
-    for stage, ms in stages.items():
-        STAGE_SECONDS.labels(stage).observe(ms / 1000)
-    INFERENCE_SECONDS.observe(inference_ms / 1000)
-
-
-def alert_delivered(*, channel: str, ok: bool) -> None:
-    if enabled():
-        ALERTS.labels(channel, "sent" if ok else "failed").inc()
-
-
-def websocket_opened() -> None:
-    if enabled():
-        WEBSOCKET_CLIENTS.inc()
-
-
-def websocket_closed() -> None:
-    if enabled():
-        WEBSOCKET_CLIENTS.dec()
 
 
 def process_exiting() -> None:
@@ -112,7 +51,7 @@ class DatabaseCollector:
     def collect(self) -> Iterator:
         from django.utils import timezone
 
-        from detection.selectors import camera_cards
+        from detection.stock.selectors import camera_cards
 
         now = timezone.now()
         status = GaugeMetricFamily("inventory_camera_status", "1 for the status each active camera shows now.",
@@ -155,7 +94,7 @@ def _outbox() -> Iterable:
 def _model_info() -> Iterable:
     from django.conf import settings
 
-    from detection.runtime import ModelUnavailable, serving
+    from detection.serving.runtime import ModelUnavailable, serving
 
     info = InfoMetricFamily("inventory_model", "The detection model this worker serves.")
     try:

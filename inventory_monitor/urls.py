@@ -3,8 +3,11 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from detection import api, inspect_api, review_api, zones_api
 from detection.history import api as history_api
+from detection.ingest import api, inspect_api
+from detection.review import api as review_api
+from detection.stock import zones_api
+from inventory_monitor.health import healthz
 from inventory_monitor.metrics import metrics_view
 
 admin.site.site_header = "Smart Inventory Monitor"
@@ -21,7 +24,7 @@ urlpatterns = [
     path("api/v1/cameras/<slug:slug>/zones/", zones_api.CameraZonesView.as_view(), name="api-camera-zones"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("healthz", api.healthz, name="healthz"),
+    path("healthz", healthz, name="healthz"),
     path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),

@@ -7,11 +7,12 @@ import os
 import shutil
 from pathlib import Path
 
+from detection.detector.files import IMAGE_SUFFIXES  # shared with the product's label import
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATASET = PROJECT_ROOT.parent / "shared" / "datasets" / "packages"
 DEFAULT_RUNS = PROJECT_ROOT / "ml" / "runs"
 MODEL_DIR = PROJECT_ROOT / "detection" / "weights"
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 SPLITS = ("train", "val")
 
 

@@ -13,12 +13,12 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
-import hashlib
 import json
 import shutil
 import tempfile
 from pathlib import Path
 
+from detection.detector.files import file_sha256
 from ml.common import DEFAULT_DATASET, PROJECT_ROOT, configure_offline_ultralytics, dataset_fingerprint
 
 DEFAULT_WEIGHTS = PROJECT_ROOT / "ml" / "reports" / "gpu512" / "best.pt"
@@ -48,14 +48,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.imgsz < 32 or args.imgsz % 32:
         parser.error("--imgsz must be a positive multiple of 32 (the model's stride)")
     return args
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def run_dir_of(weights: Path) -> Path:
@@ -115,7 +107,7 @@ def main(argv: list[str] | None = None) -> Path:
     from ultralytics import YOLO
 
     run_dir = run_dir_of(args.weights.resolve())
-    checkpoint_sha = sha256_of(args.weights)
+    checkpoint_sha = file_sha256(args.weights)
     print(f"[ml.export] {args.weights} (sha256 {checkpoint_sha[:12]}) -> {out} at {args.imgsz}px", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         # Ultralytics writes the .onnx beside the .pt; work on a copy so a read-only run folder is fine.

@@ -76,7 +76,7 @@ def png_declaring(width: int, height: int) -> bytes:
 @pytest.fixture
 def camera_with_key(db):
     """A camera with thresholds critical 3 / target 15 / window 1, and its raw key."""
-    from detection.services import stock_thresholds_update
+    from detection.stock.services import stock_thresholds_update
     from devices.services import camera_create
 
     def make(slug: str = "dock-1", critical: int = 3, target: int = 15, window: int = 1):

@@ -2,7 +2,7 @@
 
 - `alerts_enqueue` runs inside the caller's transaction: one AlertDelivery row per configured channel.
   A crash after the commit loses nothing; a rollback sends nothing.
-- A sender thread per worker (`start_alert_sender`) is woken after each commit and also looks every
+- A sender thread per worker (`start_alert_sender`, a detection.background.PeriodicThread) is woken after each commit and also looks every
   ALERT_SENDER_INTERVAL_S seconds for rows that are due: new ones, retries, rows left by a worker that
   stopped or died, and rows whose cooldown ended. So on start-up any worker picks up what was pending.
 - Several workers never send one row twice: a worker sends only a row it has claimed with one
@@ -29,11 +29,12 @@ from django.db import close_old_connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from detection import metrics
 from detection.alerts.channels import SENDERS, webhook_send
 from detection.alerts.messages import StockAlert
 from detection.alerts.models import AlertDelivery, AlertWebhook
+from detection.background import PeriodicThread
 from devices.models import Camera
-from inventory_monitor import metrics
 
 logger = logging.getLogger(__name__)
 State = AlertDelivery.State
@@ -42,9 +43,6 @@ State = AlertDelivery.State
 CLAIM_S = 120
 MAX_BACKOFF_S = 3600
 
-_wake = threading.Event()
-_stop = threading.Event()
-_thread: threading.Thread | None = None
 
 
 def configured_channels(kind: str) -> list[tuple[str, str, AlertWebhook | None]]:
@@ -103,7 +101,7 @@ def _cool_down(row: AlertDelivery, now: datetime) -> None:
 
 
 def wake() -> None:
-    _wake.set()
+    _sender.wake()
 
 
 def _due(now: datetime) -> Q:
@@ -190,41 +188,25 @@ def alerts_prune(*, now: datetime | None = None, batch: int = 1000) -> int:
             return deleted
 
 
+def _deliver_until_none_due() -> None:
+    while alerts_deliver_due(stop=_sender.stopping):
+        pass
+
+
+# One per worker: woken after each commit that wrote alert rows, and every interval for retries.
+_sender = PeriodicThread("alert-sender", _deliver_until_none_due, first_run_at_start=True)
+
+
 def start_alert_sender(interval_s: int) -> bool:
     """Start this worker's sender once; interval 0 disables it. Returns whether it started."""
-    global _thread
-    if interval_s <= 0 or _thread is not None:
-        return False
-    _stop.clear()
-    _thread = threading.Thread(target=_run, args=(interval_s,), name="alert-sender", daemon=True)
-    _thread.start()
-    return True
-
-
-def _run(interval_s: int) -> None:
-    while not _stop.is_set():
-        _wake.clear()
-        try:
-            while alerts_deliver_due(stop=_stop):
-                pass
-        except Exception:  # a database hiccup must not end the sender
-            logger.exception("alert sender failed; trying again in %s s", interval_s)
-        finally:
-            close_old_connections()
-        _wake.wait(interval_s)
+    return _sender.start(interval_s)
 
 
 def alerts_drain(timeout: float) -> int:
     """On shutdown: no new send starts; wait up to `timeout` for one under way. Returns how many
     alerts are left pending, in the database, for whichever worker runs next."""
-    global _thread
-    _stop.set()
-    _wake.set()
-    thread, _thread = _thread, None
-    if thread is not None:
-        thread.join(timeout)
-        if thread.is_alive():
-            logger.warning("shutting down during an alert send; its row is sent again after its claim expires")
+    if not _sender.drain(timeout):
+        logger.warning("shutting down during an alert send; its row is sent again after its claim expires")
     try:
         return AlertDelivery.objects.filter(state__in=[State.PENDING, State.SENDING]).count()
     except Exception:  # the database is gone too: nothing to report, nothing lost

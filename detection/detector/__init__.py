@@ -1,16 +1,24 @@
 """The package detector: decode -> letterbox -> ONNX Runtime -> NMS. No Django imports, so ``ml/``,
-benchmarks and the simulator use exactly the code path the product serves."""
+benchmarks and the simulator use exactly the code path the product serves.
+
+base.py holds the shared types (every other module imports from it, it imports none of them);
+decode, preprocess, onnx, postprocess, tiling and health are the stages; files.py and site_data.py
+are the file helpers ``ml/`` and the product share (hashing, image suffixes, corrected labels).
+"""
 
 from detection.detector.base import (
+    DecodedImage,
     Detection,
     DetectionResult,
     Detector,
+    FaultThresholds,
+    ImageHealth,
     ImageRejected,
     ImageTooLarge,
     UndecodableImage,
 )
-from detection.detector.decode import DecodedImage, decode_image
-from detection.detector.health import FaultThresholds, ImageHealth, assess_image
+from detection.detector.decode import decode_image
+from detection.detector.health import assess_image
 from detection.detector.onnx import DEFAULT_MODEL_PATH, OnnxDetector, load_detector
 
 __all__ = [

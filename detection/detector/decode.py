@@ -14,12 +14,11 @@ import math
 import re
 import sys
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
-from detection.detector.base import ImageTooLarge, UndecodableImage
+from detection.detector.base import DecodedImage, ImageTooLarge, UndecodableImage
 
 # Deliberate, process-wide Pillow limits. Pillow warns above MAX_IMAGE_PIXELS and raises above twice
 # that; decode_image turns the warning into an error too, and applies the caller's (smaller) limit.
@@ -48,13 +47,6 @@ def _unpatched_pil_open():
     if getattr(opener, "__module__", "PIL.Image") != "PIL.Image":
         opener = getattr(sys.modules.get(opener.__module__), "_image_open", opener)
     return opener
-
-
-@dataclass(frozen=True, slots=True)
-class DecodedImage:
-    pixels: np.ndarray  # HxWx3 RGB uint8, possibly smaller than the original (reduced-size decode)
-    original_width: int  # after EXIF orientation, before any reduced-size decode
-    original_height: int
 
 
 def _too_many_pixels(exc: Exception, max_pixels: int) -> ImageTooLarge:

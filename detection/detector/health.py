@@ -9,46 +9,16 @@ No Django: thresholds are passed in (the product takes them from settings).
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 
 import numpy as np
 
-from detection.detector.decode import DecodedImage
+# The types live in base.py (shared by decode, health and the detectors: no import circle).
+from detection.detector.base import DecodedImage, FaultThresholds, ImageHealth
 
 # ITU-R BT.601 luma weights: brightness as people (and cameras' exposure) see it.
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 # Statistics on every 4th pixel per axis: the same answer for camera frames, 16x fewer pixels.
 _STRIDE = 4
-
-
-@dataclass(frozen=True, slots=True)
-class FaultThresholds:
-    """0 switches a check off."""
-
-    min_side: int = 64  # pixels, shorter side of the original image
-    dark_level: float = 12.0  # mean brightness 0-255 below this: too dark; above 255 minus it: too bright
-    min_contrast: float = 6.0  # standard deviation of brightness below this: too uniform
-
-
-@dataclass(frozen=True, slots=True)
-class ImageHealth:
-    brightness: float  # mean luma, 0-255
-    contrast: float  # standard deviation of luma
-    width: int  # original size (before any reduced-size decode)
-    height: int
-    fingerprint: str  # equal for pixel-identical frames: how a frozen camera shows
-
-    def fault(self, limits: FaultThresholds) -> str:
-        """Why this frame cannot be counted, in words for the dashboard and alerts; "" when it can."""
-        if limits.min_side and min(self.width, self.height) < limits.min_side:
-            return f"Image too small ({self.width}×{self.height} px; at least {limits.min_side} px a side)"
-        if limits.dark_level and self.brightness < limits.dark_level:
-            return f"Image too dark (brightness {self.brightness:.0f} of 255): lens covered or lights off?"
-        if limits.dark_level and self.brightness > 255 - limits.dark_level:
-            return f"Image too bright (brightness {self.brightness:.0f} of 255): sun or a lamp into the lens?"
-        if limits.min_contrast and self.contrast < limits.min_contrast:
-            return f"Image too uniform (contrast {self.contrast:.1f}): lens blocked, out of focus or blown out?"
-        return ""
 
 
 def assess_image(image: DecodedImage) -> ImageHealth:

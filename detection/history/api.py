@@ -8,7 +8,7 @@ from rest_framework import generics, serializers
 from rest_framework.pagination import CursorPagination, PageNumberPagination
 from rest_framework.permissions import IsAuthenticated
 
-from detection.api import BadRequest, CanViewStock
+from detection.rest import BadRequest, CanViewStock
 from detection.history import selectors
 from detection.history.models import Reading, StatusChange
 from detection.history.ranges import MAX_RANGE, RangeError, TimeRange, parse_range

@@ -6,7 +6,7 @@ from django.db import models
 
 from devices.models import Camera
 
-STATUS_MAX_LENGTH = 10  # the length of detection.models.Status values
+STATUS_MAX_LENGTH = 10  # the length of detection.stock.models.Status values
 
 
 class Reading(models.Model):

@@ -1,7 +1,8 @@
 """Writing history: called inside the ingest transaction with the camera's state row locked, so the
 writes of one camera are serialised and each frame costs one upsert of its minute's reading (two when
 a new minute starts) plus one insert when the status changes. No reads: the running minute is kept on
-the state row, which the ingest loads and updates anyway."""
+the state row, which the ingest loads and updates anyway. This room writes only its own tables: the
+state row (timeline_status, history_minute) is stock's, updated by detection.stock."""
 
 from __future__ import annotations
 
@@ -100,19 +101,6 @@ def status_change_record(*, camera_id: int, previous: str, status: str, at: date
         return False
     StatusChange.objects.create(camera_id=camera_id, at=at, from_status=previous, to_status=status)
     return True
-
-
-def camera_went_offline(*, camera_id: int, at: datetime) -> None:
-    """The offline watch decided the camera is OFFLINE: put that on its timeline (in the watch's
-    transaction; the next frame records OFFLINE -> its status)."""
-    from detection.models import Status, StockState
-
-    with transaction.atomic():
-        state = StockState.objects.select_for_update().filter(camera_id=camera_id).only("timeline_status").first()
-        if state is None or state.timeline_status in (Status.OFFLINE, Status.WAITING):
-            return
-        status_change_record(camera_id=camera_id, previous=state.timeline_status, status=Status.OFFLINE, at=at)
-        StockState.objects.filter(pk=camera_id).update(timeline_status=Status.OFFLINE)
 
 
 def history_prune(*, now: datetime | None = None, batch: int = 1000,

@@ -30,7 +30,7 @@ PASSWORD = "correct-horse-battery"
 SETUP_SCRIPT = """
 import json
 from django.contrib.auth.models import Group, User
-from detection.services import stock_thresholds_update
+from detection.stock.services import stock_thresholds_update
 from devices.services import camera_create
 users = {"manager": ["Managers", "Auditors"], "viewer": ["Operators"]}
 for name, groups in users.items():

@@ -9,7 +9,8 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from dashboard.broadcasts import DASHBOARD_GROUP
-from detection.services import frame_analyze, frame_record, stock_thresholds_update
+from detection.ingest.services import frame_analyze, frame_record
+from detection.stock.services import stock_thresholds_update
 from inventory_monitor.asgi import application
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -145,7 +146,7 @@ async def test_the_activity_filter_is_per_connection(viewer, camera_with_key, re
 
 
 async def test_open_dashboards_are_counted_for_metrics_and_closed_ones_are_not(viewer, nobody, camera_with_key):
-    from inventory_monitor.metrics import WEBSOCKET_CLIENTS
+    from dashboard.metrics import WEBSOCKET_CLIENTS
 
     await database_sync_to_async(camera_with_key)("dock-1")
     before = WEBSOCKET_CLIENTS._value.get()

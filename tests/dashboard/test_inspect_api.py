@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from detection.models import DetectionEvent, StockState
-from detection.services import frame_analyze
+from detection.ingest.services import frame_analyze
 from tests.conftest import png_declaring
 
 URL = "/api/v1/inspect/"

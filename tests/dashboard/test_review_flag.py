@@ -158,6 +158,6 @@ class TestAdmin:
 
     @staticmethod
     def _flag(camera) -> int:
-        from detection.review import review_flag
+        from detection.review.services import review_flag
 
         return review_flag(event=stored_event(camera), correct_count=3, note="behind the pallet").pk

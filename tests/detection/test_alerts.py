@@ -10,8 +10,9 @@ from aiosmtpd.controller import Controller
 
 from detection.alerts import alert_needed, flush_alerts
 from detection.detector import Detection, DetectionResult
-from detection.services import frame_record, stock_thresholds_update
-from inventory_monitor.metrics import ALERTS
+from detection.ingest.services import frame_record
+from detection.stock.services import stock_thresholds_update
+from detection.metrics import ALERTS
 from tests.conftest import free_port
 
 

@@ -118,7 +118,7 @@ def test_no_real_frame_is_a_fault_with_the_default_thresholds(settings):
     # The other side of the checks: every real frame here (dataset val set and the demo samples,
     # dark and flat ones included) is counted. A fault on a working camera would hide its stock.
     from detection.detector import assess_image, decode_image
-    from detection.faults import fault_thresholds
+    from detection.stock.faults import fault_thresholds
     from tests.conftest import SAMPLES, dataset_dir
 
     frames = sorted((dataset_dir() / "images" / "val").glob("*.jpg")) + sorted(SAMPLES.glob("*.jpg"))

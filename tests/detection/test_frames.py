@@ -95,7 +95,7 @@ class TestLocalFiles:
         def broken(*args, **kwargs):
             raise RuntimeError("database went away mid-transaction")
 
-        monkeypatch.setattr("detection.services._history", broken)
+        monkeypatch.setattr("detection.stock.services._history", broken)
         with pytest.raises(RuntimeError):
             post(key, frames, 1)
         assert stored(camera.slug) == before  # the new file was deleted with the rolled-back event

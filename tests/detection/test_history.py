@@ -12,7 +12,9 @@ from django.test.utils import CaptureQueriesContext
 
 from detection.detector import Detection, DetectionResult
 from detection.history.models import Reading, StatusChange
-from detection.services import cameras_check_offline, frame_record, stock_thresholds_update
+from detection.ingest.services import frame_record
+from detection.stock.offline import cameras_check_offline
+from detection.stock.services import stock_thresholds_update
 
 T0 = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 

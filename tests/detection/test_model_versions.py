@@ -20,8 +20,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from onnx import TensorProto, helper
 
-from detection import model_versions as mv
-from detection import runtime
+from detection.serving import runtime
+from detection.serving import versions as mv
 from detection.detector import load_detector
 from detection.models import DetectionEvent, ModelVersion
 from tests.conftest import REPO, SAMPLES

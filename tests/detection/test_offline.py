@@ -12,7 +12,8 @@ from django.utils import timezone
 from detection.alerts import flush_alerts
 from detection.detector import Detection, DetectionResult
 from detection.models import StockState
-from detection.services import cameras_check_offline, frame_record
+from detection.ingest.services import frame_record
+from detection.stock.offline import cameras_check_offline
 from devices.models import Camera
 from devices.services import camera_mark_seen
 

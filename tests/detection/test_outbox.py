@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from detection.alerts import alerts_deliver_due, alerts_drain, flush_alerts, start_alert_sender
 from detection.alerts.models import AlertDelivery
-from detection.services import frame_record
+from detection.ingest.services import frame_record
 from tests.conftest import REPO
 from tests.detection.test_alerts import free_port, result, smtp_server  # noqa: F401 - a fixture
 
@@ -53,7 +53,7 @@ import os, signal
 import django
 django.setup()
 from detection.detector import Detection, DetectionResult
-from detection.services import frame_record
+from detection.ingest.services import frame_record
 from devices.models import Camera
 
 camera = Camera.objects.get(slug="dock-1")
@@ -220,7 +220,7 @@ def test_the_cooldown_holds_when_a_burst_is_written_before_anything_is_sent(by_m
 
 @pytest.mark.django_db
 def test_the_cooldown_never_holds_back_an_offline_or_fault_alert(by_mail, settings, camera_with_key):
-    from detection.services import cameras_check_offline
+    from detection.stock.offline import cameras_check_offline
     from devices.models import Camera
 
     settings.ALERT_COOLDOWN_S = 300

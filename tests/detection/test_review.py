@@ -13,7 +13,7 @@ from django.utils import timezone
 from PIL import Image
 
 from detection.models import DetectionEvent, ReviewFrame, Status
-from detection.review import is_low_confidence, review_flag, review_prune, review_sample
+from detection.review.services import is_low_confidence, review_flag, review_prune, review_sample
 
 BOXES = [[0.1, 0.2, 0.3, 0.4, 0.91, True], [0.5, 0.5, 0.75, 0.9, 0.42, True]]
 
@@ -226,7 +226,7 @@ def test_on_s3_the_copy_outlives_the_event_exports_and_is_deleted_with_its_row(
 ):
     from django.core.management import call_command
 
-    from detection.review import review_delete
+    from detection.review.services import review_delete
 
     camera, key = camera_with_key(slug="review-s3")
     body, = post(key, frames[:1], 1)

@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 from django.core.files.storage import default_storage
 
 from detection.models import ReviewFrame
-from detection.review import review_flag
+from detection.review.services import review_flag
 from tests.detection.test_review import BOXES, media, stored_event  # noqa: F401  (fixture)
 
 

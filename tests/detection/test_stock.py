@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from detection.detector import Detection, DetectionResult
 from detection.models import DetectionEvent, Status, StockState, status_for
-from detection.services import frame_record, stock_thresholds_update
+from detection.ingest.services import frame_record
+from detection.stock.services import stock_thresholds_update
 
 
 def result(count: int) -> DetectionResult:

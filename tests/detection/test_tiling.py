@@ -101,7 +101,7 @@ def test_off_is_the_plain_detector_on_the_real_model():
 
 @pytest.fixture
 def tiling_setting(settings):
-    from detection.runtime import tiling_policy
+    from detection.serving.runtime import tiling_policy
 
     def use(mode: str) -> None:
         settings.DETECTOR_TILING = mode
@@ -112,7 +112,7 @@ def tiling_setting(settings):
 
 
 def test_the_ingest_path_tiles_frames_when_configured(tiling_setting):
-    from detection.services import frame_analyze
+    from detection.ingest.services import frame_analyze
 
     frame = render_frame(7, 20)
     tiling_setting("off")

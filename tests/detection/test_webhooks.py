@@ -18,7 +18,7 @@ from django.utils import timezone
 from detection.alerts import alerts_deliver_due, flush_alerts
 from detection.alerts.models import AlertDelivery, AlertWebhook
 from detection.alerts.webhooks import WebhookRefused, webhook_post
-from detection.services import frame_record
+from detection.ingest.services import frame_record
 from tests.detection.test_alerts import result
 
 State = AlertDelivery.State
@@ -108,7 +108,7 @@ def test_the_chat_style_posts_text_that_slack_teams_and_mattermost_show(receiver
 
 @pytest.mark.django_db
 def test_each_webhook_gets_only_the_events_it_asked_for(receiver, camera_with_key):
-    from detection.services import cameras_check_offline
+    from detection.stock.offline import cameras_check_offline
     from devices.models import Camera
 
     hook(receiver, on_stock=False, on_fault=False)  # offline alerts only

@@ -7,8 +7,9 @@ from django.core.exceptions import ValidationError
 
 from detection.detector import Detection, DetectionResult
 from detection.models import DetectionEvent, StockState
-from detection.services import frame_record, stock_zones_update
-from detection.zones import boxes_count, in_zones, zones_validate
+from detection.ingest.services import frame_record
+from detection.stock.services import stock_zones_update
+from detection.stock.zones import boxes_count, in_zones, zones_validate
 
 LEFT_HALF = [[[0, 0], [0.5, 0], [0.5, 1], [0, 1]]]
 

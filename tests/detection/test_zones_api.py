@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from detection.models import StockState
-from detection.services import frame_record
+from detection.ingest.services import frame_record
 from tests.detection.test_zones import LEFT_HALF, frame
 from tests.roles import role_group
 

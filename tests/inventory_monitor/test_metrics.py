@@ -105,7 +105,7 @@ def test_only_loopback_may_scrape_unless_token_or_allow_list_says_so(client, set
 @pytest.mark.django_db
 def test_switched_off_there_is_no_page_and_nothing_is_counted(client, settings, camera_with_key, camera_client,
                                                               jpeg_bytes):
-    from inventory_monitor.metrics import FRAMES
+    from detection.metrics import FRAMES
 
     _, key = camera_with_key("dock-9")
     settings.METRICS_ENABLED = False
@@ -120,13 +120,15 @@ WORKER = """
 import os, sys
 import django
 django.setup()
+from dashboard import metrics as dashboard_metrics
+from detection import metrics as detection_metrics
 from inventory_monitor import metrics
 frames, sockets, leave = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "leave"
 for _ in range(frames):
-    metrics.frame_answered(camera="dock-1", code=201)
-metrics.frame_timed(stages={"decode": 4.0, "detect": 20.0, "persist": 2.0}, inference_ms=18.0)
+    detection_metrics.frame_answered(camera="dock-1", code=201)
+detection_metrics.frame_timed(stages={"decode": 4.0, "detect": 20.0, "persist": 2.0}, inference_ms=18.0)
 for _ in range(sockets):
-    metrics.websocket_opened()
+    dashboard_metrics.websocket_opened()
 if leave:
     metrics.process_exiting()
 """
@@ -172,7 +174,7 @@ def test_the_alert_rules_are_well_formed():
 @pytest.mark.django_db
 def test_the_dashboard_and_rules_only_name_metrics_the_server_exports(client, camera_with_key, camera_client,
                                                                       jpeg_bytes):
-    from inventory_monitor import metrics
+    from detection import metrics
 
     _, key = camera_with_key("dock-1")
     camera_client(key).post(FRAMES_URL, {"image": upload(jpeg_bytes())}, format="multipart")
@@ -188,7 +190,7 @@ def test_an_alert_that_cannot_be_delivered_shows_in_the_outbox_gauges(client, se
 
     from detection.alerts import flush_alerts
     from detection.detector import Detection, DetectionResult
-    from detection.services import frame_record
+    from detection.ingest.services import frame_record
 
     with socket.socket() as unused:  # a mail server that is down
         unused.bind(("127.0.0.1", 0))

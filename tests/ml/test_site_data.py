@@ -1,4 +1,4 @@
-"""Site datasets (ml/site_data.py): corrected labels checked, kept, and mixed into training."""
+"""Site datasets (detection/detector/site_data.py, ml/site_data.py): corrected labels checked, kept, and mixed into training."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from ml import mix, train
-from ml.site_data import InvalidLabels, collect, import_site, main
+from detection.detector.site_data import InvalidLabels, collect, import_site
+from ml.site_data import main
 from tests.ml.conftest import make_dataset
 
 REPO = Path(__file__).resolve().parents[2]

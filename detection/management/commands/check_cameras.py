@@ -6,7 +6,7 @@
 from django.core.management.base import BaseCommand
 
 from detection.alerts import flush_alerts
-from detection.services import cameras_check_offline
+from detection.stock.offline import cameras_check_offline
 
 
 class Command(BaseCommand):

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from detection.services import stock_thresholds_update
+from detection.stock.services import stock_thresholds_update
 from devices.services import camera_create
 
 

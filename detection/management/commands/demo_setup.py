@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from detection.services import stock_thresholds_update
+from detection.stock.services import stock_thresholds_update
 from devices.models import Camera
 from devices.services import camera_create, device_key_create, device_key_revoke
 

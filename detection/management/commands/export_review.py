@@ -14,9 +14,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from detection.models import ReviewFrame
-from detection.review import review_mark_exported
-from detection.review_export import FORMATS, LS_DEFAULT_IMAGE_URL, review_export
+from detection.review.models import ReviewFrame
+from detection.review.services import review_mark_exported
+from detection.review.export import FORMATS, LS_DEFAULT_IMAGE_URL, review_export
 
 
 def _since(value: str) -> datetime:

@@ -1,4 +1,4 @@
-"""Take corrected YOLO labels back as a site dataset for fine-tuning (ml/site_data.py).
+"""Take corrected YOLO labels back as a site dataset for fine-tuning (detection/detector/site_data.py).
 
     python manage.py import_labels out/review --name dock-north          # -> ml/site_data/dock-north/
     python -m ml.train --name site-ft --model ml/reports/gpu512/best.pt --site ml/site_data/dock-north
@@ -10,7 +10,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ml.site_data import DEFAULT_ROOT, InvalidLabels, import_site, site_name_for
+from detection.detector.site_data import DEFAULT_ROOT, InvalidLabels, import_site, site_name_for
 
 
 class Command(BaseCommand):

@@ -19,8 +19,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from detection import model_versions as mv
-from detection.models import ModelVersion
+from detection.serving import versions as mv
+from detection.serving.models import ModelVersion
 
 
 class Command(BaseCommand):

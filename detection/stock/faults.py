@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from detection.detector import FaultThresholds, ImageHealth
-from detection.models import StockState
+from detection.stock.models import StockState
 
 
 @dataclass(frozen=True)

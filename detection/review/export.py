@@ -28,7 +28,7 @@ from pathlib import Path, PurePosixPath
 from django.utils import timezone
 from PIL import Image
 
-from detection.models import ReviewFrame
+from detection.review.models import ReviewFrame
 
 CLASS_NAME = "package"
 FORMATS = ("yolo", "coco", "labelstudio")

@@ -2,7 +2,7 @@
 
 `manage.py model install|list|activate|rollback` and the ModelVersion admin both go through here.
 Installing never changes what is served; activating flips `ModelVersion.is_active` in one
-transaction, and every worker notices within MODEL_SWITCH_POLL_S seconds (detection/runtime.py
+transaction, and every worker notices within MODEL_SWITCH_POLL_S seconds (detection/serving/runtime.py
 loads and warms the new session off the request path, then swaps it in).
 
 "bundled" names the file at settings.MODEL_PATH (shipped in the repo): what is served while no
@@ -13,7 +13,6 @@ to the bundled file.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -29,10 +28,11 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from detection.models import ModelVersion
+from detection.detector.files import file_sha256
+from detection.serving.models import ModelVersion
 
 BUNDLED = "bundled"
-SAMPLES_DIR = Path(__file__).resolve().parent.parent / "simulation" / "samples"
+SAMPLES_DIR = Path(__file__).resolve().parents[2] / "simulation" / "samples"
 # The sample frames a candidate must count (simulation/samples, committed with their counts).
 SMOKE_FRAMES = ("warehouse_02.jpg", "warehouse_03.jpg", "warehouse_05.jpg")
 
@@ -52,14 +52,6 @@ class ModelFacts:
     metadata: dict[str, str]
     version: str
     evaluation: dict[str, Any] = field(default_factory=dict)
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _one_line(exc: BaseException) -> str:

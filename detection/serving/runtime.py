@@ -1,6 +1,6 @@
 """The process-wide detector, configured from settings (the detector package itself has no Django).
 
-What is served is the active ModelVersion (detection/model_versions.py), or the bundled file at
+What is served is the active ModelVersion (detection/serving/versions.py), or the bundled file at
 settings.MODEL_PATH while none is active. Each worker learns of a switch by polling the database
 every MODEL_SWITCH_POLL_S seconds (start_model_watch, from asgi.py); it loads and warms the new
 session in that background thread, then swaps one reference. A frame takes the reference once
@@ -17,10 +17,12 @@ import time
 from dataclasses import dataclass, replace
 
 from django.conf import settings
-from django.db import close_old_connections
 
+from detection.background import PeriodicThread
 from detection.detector import OnnxDetector, load_detector
 from detection.detector.tiling import TilingPolicy
+from detection.serving.models import ModelVersion
+from detection.serving.versions import active_version, local_model_path, version_label
 
 logger = logging.getLogger(__name__)
 # A version that failed to load in this process is tried again after this long, not at every poll.
@@ -46,8 +48,6 @@ _lock = threading.Lock()  # one switch at a time in this process
 _version: Serving | None = None  # the installed version served; None: the bundled file
 _synced = False  # has this process asked the database which version is active?
 _failure: dict | None = None  # the last version that failed to load here (shown by /healthz)
-_stopped = threading.Event()
-_watch_started = threading.Event()
 
 
 def _bundled() -> OnnxDetector:
@@ -96,8 +96,6 @@ def sync_active_model() -> bool:
     failure the old one keeps serving (retried after RETRY_FAILED_S).
     """
     global _version, _synced, _failure
-    from detection.models import ModelVersion
-
     with _lock:
         try:
             wanted = ModelVersion.objects.filter(is_active=True).values_list("pk", "sha256").first()
@@ -140,9 +138,7 @@ def sync_active_model() -> bool:
 
 def _load(version_id: int | None) -> Serving | None:
     """Load and warm a version (None: the bundled file, warmed through load_detector's cache)."""
-    from detection.model_versions import local_model_path, version_label
-    from detection.models import ModelVersion
-
+    from detection.serving.versions import local_model_path, version_label
     if version_id is None:
         _bundled()
         return None
@@ -161,27 +157,16 @@ def reset_serving() -> None:
         _version, _synced, _failure = None, False, None
 
 
+model_watch = PeriodicThread("model-watch", sync_active_model)
+
+
 def start_model_watch(interval_s: float) -> bool:
     """Poll for model switches in a background thread, once per process; 0 disables it."""
-    if interval_s <= 0 or _watch_started.is_set():
-        return False
-    _watch_started.set()
-    threading.Thread(target=_watch, args=(interval_s,), name="model-watch", daemon=True).start()
-    return True
+    return model_watch.start(interval_s)
 
 
 def stop_model_watch() -> None:
-    _stopped.set()
-
-
-def _watch(interval_s: float) -> None:
-    while not _stopped.wait(interval_s):
-        try:
-            sync_active_model()
-        except Exception:  # never end the watch
-            logger.exception("model version check failed")
-        finally:
-            close_old_connections()
+    model_watch.stop()
 
 
 def detector_ready() -> bool:
@@ -206,3 +191,22 @@ def _slots() -> threading.BoundedSemaphore:
 def detect_slot() -> threading.BoundedSemaphore:
     """Held while a frame is decoded and detected; `with detect_slot(): ...`."""
     return _slots()
+
+
+def serving_health() -> dict:
+    """Which version this worker serves and which one the database says is active (ids: None = the
+    bundled file). Out of step for a few seconds after a switch, or while a version fails to load
+    here (model_error): neither is a reason for 503, since this worker still counts frames."""
+    model = serving()
+    body = {"model_serving": model.label, "model_serving_id": model.version_id}
+    try:
+        active = active_version()
+    except Exception as exc:  # the database check above already reports it
+        body["model_active"] = f"unknown: {exc.__class__.__name__}"
+        return body
+    body["model_active"] = version_label(active) if active else "bundled"
+    body["model_active_id"] = active.pk if active else None
+    body["model_in_sync"] = body["model_active_id"] == model.version_id
+    if (failure := serving_failure()) is not None:
+        body["model_error"] = failure["error"]
+    return body

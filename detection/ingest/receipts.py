@@ -17,7 +17,8 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from detection.models import DetectionEvent, FrameReceipt
+from detection.ingest.models import FrameReceipt
+from detection.stock.models import DetectionEvent
 from devices.models import Camera
 
 # 1-255 visible ASCII characters (what a UUID, a ULID or a counter needs); the draft standard's

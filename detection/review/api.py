@@ -14,9 +14,9 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from detection.api import BadRequest
-from detection.models import DetectionEvent
-from detection.review import MAX_CORRECT_COUNT, NOTE_MAX, review_flag
+from detection.rest import BadRequest
+from detection.stock.models import DetectionEvent
+from detection.review.services import MAX_CORRECT_COUNT, NOTE_MAX, review_flag
 
 ERROR = inline_serializer("ReviewError", {"detail": serializers.CharField()})
 

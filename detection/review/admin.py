@@ -11,8 +11,8 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
-from detection.models import ReviewFrame
-from detection.review import review_delete
+from detection.review.models import ReviewFrame
+from detection.review.services import review_delete
 
 
 @admin.register(ReviewFrame)

@@ -31,8 +31,9 @@ from django.db.models import QuerySet
 from django.db.models.signals import post_delete
 from django.utils import timezone
 
-from detection.frames import frames_delete
-from detection.models import DetectionEvent, ReviewFrame
+from detection.stock.frames import frames_delete
+from detection.review.models import ReviewFrame
+from detection.stock.models import DetectionEvent
 from devices.models import Camera
 
 log = logging.getLogger(__name__)

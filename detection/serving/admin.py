@@ -12,8 +12,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
-from detection import model_versions as mv
-from detection.models import ModelVersion
+from detection.serving import versions as mv
+from detection.serving.models import ModelVersion
 
 FACT_FIELDS = ("file", "sha256", "size_bytes", "input_size", "classes", "metadata", "installed_by", "installed_at",
                "is_active", "activated_at", "activated_by")

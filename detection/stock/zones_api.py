@@ -15,10 +15,10 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from detection.api import BadRequest, CanViewStock
-from detection.models import StockState
-from detection.services import stock_zones_update
-from detection.zones import MAX_POINTS, MAX_ZONES
+from detection.rest import BadRequest, CanViewStock
+from detection.stock.models import StockState
+from detection.stock.services import stock_zones_update
+from detection.stock.zones import MAX_POINTS, MAX_ZONES
 from devices.models import Camera
 
 ERROR = inline_serializer("ZonesError", {"detail": serializers.CharField()})

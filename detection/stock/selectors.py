@@ -13,7 +13,7 @@ from datetime import datetime
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
-from detection.models import DetectionEvent, Status, StockState
+from detection.stock.models import DetectionEvent, Status, StockState
 from devices.models import Camera
 
 
@@ -185,16 +185,6 @@ __all__ = [
     "camera_choices",
     "system_summary",
 ]
-
-
-def alert_log(*, camera_slug: str | None = None, limit: int = 100) -> list:
-    """The outbox, newest first: every alert with its channel, recipients and how its delivery went."""
-    from detection.alerts.models import AlertDelivery
-
-    alerts = AlertDelivery.objects.select_related("camera")
-    if camera_slug:
-        alerts = alerts.filter(camera__slug=camera_slug)
-    return list(alerts.order_by("-id")[:limit])
 
 
 def camera_events(*, camera_id: int, limit: int = 20) -> list[DetectionEvent]:

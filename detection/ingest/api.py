@@ -1,28 +1,25 @@
-"""Camera-facing API: `POST /api/v1/frames/`, `POST /api/v1/heartbeat/`, and `GET /healthz`.
+"""Camera-facing API: `POST /api/v1/frames/` and `POST /api/v1/heartbeat/`.
 
 The contract is in ARCHITECTURE.md; cameras in the field depend on it, so every status code here
-is covered by tests/detection/test_ingest.py.
+is covered by tests/detection/test_ingest.py. The endpoint checks the request (key, size, receipt)
+and hands the frame to detection.ingest.services.frame_ingest: analyse, then one transaction in
+detection.stock (event, log, state, history, alerts), then the "stock changed" hook.
 """
 
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import connection
-from django.http import JsonResponse
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, ValidationError
-from rest_framework.permissions import BasePermission
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
-from rest_framework.views import exception_handler as drf_exception_handler
 
-from detection.detector import DetectionResult, ImageRejected, ImageTooLarge
-from detection.frames import frame_store
-from detection.models import DetectionEvent, FrameReceipt
-from detection.receipts import (
+from detection import metrics
+from detection.ingest.models import FrameReceipt
+from detection.ingest.receipts import (
     FrameAlreadyRecorded,
     IdempotencyKeyReused,
     IdempotentFrame,
@@ -32,57 +29,18 @@ from detection.receipts import (
     frame_receipt_find,
     idempotency_key_parse,
 )
-from detection.model_versions import active_version, version_label
-from detection.runtime import ModelUnavailable, detector_ready, get_detector, serving, serving_failure
-from detection.review import review_sample
-from detection.services import StageTimer, frame_analyze, frame_record
+from detection.ingest.services import StageTimer, frame_ingest
+from detection.ingest.uploads import upload_errors, validated_upload
+from detection.rest import ERROR, NOT_ACCEPTABLE, UNSUPPORTED_MEDIA
+from detection.stock.models import DetectionEvent
 from devices.authentication import DeviceKeyAuthentication, IsCamera
 from devices.services import camera_mark_seen
-from inventory_monitor import dyndns, metrics
-
-
-class BadRequest(APIException):
-    """400 with a `detail` saying what to change (the people-facing endpoints: history, flags, zones)."""
-
-    status_code = status.HTTP_400_BAD_REQUEST
-    default_detail = "Bad request."
-    default_code = "bad_request"
-
-
-class CanViewStock(BasePermission):
-    """People with a dashboard role: what the dashboard's pages need, for the read endpoints beside them."""
-
-    message = "This needs a dashboard role (Operators, Managers or Auditors)."
-
-    def has_permission(self, request, view) -> bool:
-        return request.user.has_perm("detection.view_stockstate")
-
-
-class PayloadTooLarge(APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "The upload is too large."
-    default_code = "too_large"
 
 
 class IdempotencyConflict(APIException):
     status_code = 422
     default_detail = "This Idempotency-Key was already used for a different frame."
     default_code = "idempotency_key_reused"
-
-
-class ServiceUnavailable(APIException):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = "The detection model is not loaded; try again later."
-    default_code = "model_unavailable"
-
-
-def exception_handler(exc, context):
-    """DRF's handler, plus: every error body carries a human-readable `detail` string."""
-    response = drf_exception_handler(exc, context)
-    if response is not None and isinstance(response.data, dict) and "detail" not in response.data:
-        fields = "; ".join(f"{name}: {' '.join(map(str, msgs))}" for name, msgs in response.data.items())
-        response.data = {"detail": f"Invalid input. {fields}", "errors": response.data}
-    return response
 
 
 class CameraRateThrottle(SimpleRateThrottle):
@@ -130,46 +88,6 @@ class FrameOutput(serializers.Serializer):
     captured_at = serializers.DateTimeField(allow_null=True)
 
 
-ERROR = inline_serializer("Error", {"detail": serializers.CharField()})
-# Answers DRF gives before a view's code runs, documented on every operation they apply to.
-NOT_ACCEPTABLE = OpenApiResponse(ERROR, description="The Accept header excludes application/json, "
-                                 "and every answer is JSON.")
-UNSUPPORTED_MEDIA = OpenApiResponse(ERROR, description="The body is not multipart/form-data.")
-
-
-def _check_declared_size(request) -> None:
-    # Refuse before Django reads the body: the Content-Length is known up front.
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        declared = 0
-    if declared > settings.INGEST_MAX_BYTES + 64 * 1024:  # multipart framing overhead
-        raise PayloadTooLarge(f"The upload is {declared:,} bytes; the limit is {settings.INGEST_MAX_BYTES:,} bytes.")
-
-
-def validated_upload(request, serializer_class: type[serializers.Serializer]) -> tuple[dict, bytes]:
-    """The validated form and the image bytes of a multipart upload, or a 400/413 APIException."""
-    _check_declared_size(request)
-    form = serializer_class(data=request.data)
-    form.is_valid(raise_exception=True)
-    upload = form.validated_data["image"]
-    if upload.size > settings.INGEST_MAX_BYTES:
-        raise PayloadTooLarge(f"The image is {upload.size:,} bytes; the limit is {settings.INGEST_MAX_BYTES:,} bytes.")
-    return form.validated_data, upload.read()
-
-
-def analyze_upload(data: bytes, *, timer: StageTimer | None = None, conf: float | None = None) -> DetectionResult:
-    """frame_analyze with its failures mapped onto the API contract: 503, 413 or 400."""
-    try:
-        return frame_analyze(data=data, timer=timer, conf=conf)
-    except ModelUnavailable as exc:
-        raise ServiceUnavailable(str(exc)) from exc
-    except ImageTooLarge as exc:
-        raise PayloadTooLarge(str(exc)) from exc
-    except ImageRejected as exc:
-        raise ValidationError({"detail": str(exc)}) from exc
-
-
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
     description="Optional, one per frame (e.g. a UUID), the same on every retry of that frame: a frame sent "
@@ -214,21 +132,13 @@ class FrameIngestView(APIView):
                 return self._replay(receipt, fingerprint)
             frame = IdempotentFrame(key=key, fingerprint=fingerprint, answer=lambda event: self._answer(camera, event))
         timer = StageTimer()
-        result = analyze_upload(data, timer=timer)
-        # Written before the transaction (no I/O while the camera's row is locked); frame_record keeps
-        # it with the event, or deletes it if the event is not stored.
-        stored = timer.run("store", frame_store, camera_slug=camera.slug, data=data)
         try:
-            event = timer.run("persist", frame_record, camera=camera, result=result, captured_at=captured_at,
-                              idempotent=frame, frame=stored)
+            with upload_errors():
+                event = frame_ingest(camera=camera, data=data, captured_at=captured_at, idempotent=frame, timer=timer)
         except FrameAlreadyRecorded as exc:  # a copy of this frame, in flight at the same time, was first
             return self._replay(exc.receipt, frame.fingerprint)
         except IdempotencyKeyReused as exc:
             raise IdempotencyConflict(str(exc)) from exc
-        metrics.frame_timed(stages=timer.stages, inference_ms=result.inference_ms)
-        # Committed: maybe keep a low-confidence frame for review (REVIEW_SAMPLE_RATE; 0 by default, and
-        # then this costs nothing; when on, only the sampled share pays for a query and a storage copy).
-        review_sample(event_id=event.pk)
         return Response(self._answer(camera, event), status=status.HTTP_201_CREATED,
                         headers={"Server-Timing": timer.header()})
 
@@ -298,44 +208,3 @@ class HeartbeatView(APIView):
     def post(self, request):
         camera_mark_seen(camera=request.user.camera)
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-def model_versions_health() -> dict:
-    """Which version this worker serves and which one the database says is active (ids: None = the
-    bundled file). Out of step for a few seconds after a switch, or while a version fails to load
-    here (model_error): neither is a reason for 503, since this worker still counts frames."""
-    model = serving()
-    body = {"model_serving": model.label, "model_serving_id": model.version_id}
-    try:
-        active = active_version()
-    except Exception as exc:  # the database check above already reports it
-        body["model_active"] = f"unknown: {exc.__class__.__name__}"
-        return body
-    body["model_active"] = version_label(active) if active else "bundled"
-    body["model_active_id"] = active.pk if active else None
-    body["model_in_sync"] = body["model_active_id"] == model.version_id
-    if (failure := serving_failure()) is not None:
-        body["model_error"] = failure["error"]
-    return body
-
-
-def healthz(request):
-    """200 when the database answers and the model is loaded; 503 otherwise (for load balancers)."""
-    checks = {"database": "ok", "model": "ok"}
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-    except Exception as exc:  # any driver error means "not ready"
-        checks["database"] = f"error: {exc.__class__.__name__}"
-    if not detector_ready():
-        checks["model"] = "error: not loaded"
-    healthy = all(value == "ok" for value in checks.values())
-    body = {"status": "ok" if healthy else "unavailable", **checks}
-    if healthy:
-        detector = get_detector()
-        body["model_name"] = detector.model_name
-        body["input_size"] = detector.input_size
-        body.update(model_versions_health())
-    if (dns := dyndns.last_result()) is not None:
-        body["dyndns"] = dns  # shown, never a reason for 503: serving does not depend on it
-    return JsonResponse(body, status=200 if healthy else 503)
