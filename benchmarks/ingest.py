@@ -52,7 +52,7 @@ from simulation.simulate import parse_server_timing
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED_MODEL = REPO / "detection" / "weights" / "package_detector.int8.onnx"
-STAGES = ("wait", "decode", "detect", "store", "persist")  # store: the kept frame written (detection/frames.py)
+STAGES = ("wait", "decode", "detect", "store", "persist")  # store: the kept frame written (detection/stock/frames.py)
 TARGET_RATIO = 0.60
 TARGET_P95_MS = 150.0
 TARGET_CAMERAS = 8

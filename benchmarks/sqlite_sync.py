@@ -6,7 +6,7 @@ NORMAL (WAL): a commit is durable once the WAL is checkpointed; a crash of the *
 nothing, but a power loss or kernel crash can lose the last commits, frames already answered 201.
 FULL (WAL): every commit fsyncs the WAL first, so a 201 means the frame is on disk.
 
-Runs the product's own persist step (detection.services.frame_record: insert the event, trim the
+Runs the product's own persist step (detection.ingest.services.frame_record: insert the event, trim the
 log to 20, update the state, in one IMMEDIATE transaction; the dashboard broadcast, which writes
 nothing, is left out) on a throwaway SQLite file in --dir (the
 disk the database would live on; default the current folder), alternating the two modes in rounds

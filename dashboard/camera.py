@@ -1,8 +1,8 @@
 """The camera page: the latest frame with its boxes, the kept events (click one to see its frame),
 their count and status history, the thresholds, and the counting-zone editor for managers.
 
-Thin: reads come from detection.selectors, changes go through detection.services, stored frames
-through detection.frames. The page view, the HTMX endpoints and the camera's WebSocket
+Thin: reads come from detection.stock.selectors, changes go through detection.stock.services, stored
+frames through detection.stock.frames. The page view, the HTMX endpoints and the camera's WebSocket
 (dashboard/camera_consumer.py) render the same partials from camera_context().
 """
 
@@ -24,9 +24,9 @@ from django.views.decorators.http import require_GET, require_POST
 from dashboard import panels
 from dashboard.templatetags.dashboard_ui import status_class
 from dashboard.views import _viewer, may_view
+from detection.models import DetectionEvent
 from detection.stock import selectors
 from detection.stock.frames import content_type, frame_open
-from detection.models import DetectionEvent
 from detection.stock.services import stock_zones_update
 
 PAGE = "dashboard/camera.html"

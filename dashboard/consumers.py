@@ -23,8 +23,8 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from dashboard import broadcasts, panels
-from dashboard.broadcasts import DASHBOARD_GROUP
 from dashboard import metrics
+from dashboard.broadcasts import DASHBOARD_GROUP
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=html)
 
     async def stock_updated(self, event: dict) -> None:
-        """A frame was stored or thresholds changed (sent after commit by detection.services)."""
+        """A frame was stored or thresholds changed (detection's "stock changed" hook, after commit)."""
         html = await self._render(
             panels.update_html, camera_id=event["camera_id"], event_id=event.get("event_id"),
             camera_slug=self.camera_filter,

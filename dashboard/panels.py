@@ -11,8 +11,8 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from detection.stock import selectors
 from detection.serving.runtime import ModelUnavailable, serving
+from detection.stock import selectors
 
 PAGE = "dashboard/index.html"
 ACTIVITY_LIMIT = 20

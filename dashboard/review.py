@@ -11,10 +11,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from detection.stock import selectors
-from detection.stock.frames import content_type
 from detection.models import DetectionEvent, ReviewFrame
 from detection.review.services import MAX_CORRECT_COUNT, NOTE_MAX, review_flag
+from detection.stock import selectors
+from detection.stock.frames import content_type
 
 FLAG = "detection.flag_count"  # Operators and Managers
 TEMPLATE = "dashboard/review_flag.html"

@@ -16,10 +16,10 @@ from django.views.decorators.http import require_GET
 
 from dashboard.views import may_view
 from detection.history import selectors as history
-from detection.rest import BadRequest
 from detection.history.api import stockout_rows
 from detection.history.ranges import MAX_RANGE, PRESETS, RangeError, TimeRange, day_start, parse_range
 from detection.models import StockState
+from detection.rest import BadRequest
 from devices.models import Camera
 
 # The status timeline's colours (the legend and trends.js draw with the same ones).

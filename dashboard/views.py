@@ -1,5 +1,5 @@
-"""Dashboard pages and their HTMX partials. Thin: data comes from detection.selectors (via
-dashboard.panels), changes go through detection.services."""
+"""Dashboard pages and their HTMX partials. Thin: data comes from detection.stock.selectors
+(via dashboard.panels), changes go through detection.stock.services."""
 
 from __future__ import annotations
 

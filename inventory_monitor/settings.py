@@ -202,7 +202,7 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 
-# --- Stored frames (detection/frames.py) -----------------------------------------------------
+# --- Stored frames (detection/stock/frames.py) -----------------------------------------------------
 # Each of a camera's ACTIVITY_LOG_SIZE newest events keeps its frame; trimming an event deletes it.
 # Local files under MEDIA_ROOT by default (never served as static: dashboard/frames.py serves them to
 # logged-in users with a role); MEDIA_STORAGE=s3 keeps them in a bucket, for several hosts or the cloud.
@@ -287,7 +287,7 @@ DETECTOR_PRELOAD = envbool("DETECTOR_PRELOAD", True)
 DETECTOR_TILING = os.environ.get("DETECTOR_TILING", "off").strip().lower()
 if DETECTOR_TILING not in ("off", "auto", "always"):
     raise ImproperlyConfigured(f"DETECTOR_TILING must be off, auto or always, not {DETECTOR_TILING!r}")
-# Model versions (detection/model_versions.py, `manage.py model ...`): each worker looks up the active
+# Model versions (detection/serving/, `manage.py model ...`): each worker looks up the active
 # version this often and switches to it in the background (0: never; the worker keeps what it loaded).
 MODEL_SWITCH_POLL_S = envfloat("MODEL_SWITCH_POLL_S", 2)
 # Where workers keep local copies of versions stored remotely (S3), by sha256; unused with local media.
@@ -327,7 +327,7 @@ CAMERA_FAULT_DARK_LEVEL = envfloat("CAMERA_FAULT_DARK_LEVEL", 12)  # mean bright
 CAMERA_FAULT_MIN_CONTRAST = envfloat("CAMERA_FAULT_MIN_CONTRAST", 6)  # brightness std below: too uniform
 CAMERA_FAULT_FROZEN_FRAMES = envint("CAMERA_FAULT_FROZEN_FRAMES", 5)  # identical frames in a row: frozen
 
-# --- Review set (frames whose count was marked wrong; detection/review.py) --------------------
+# --- Review set (frames whose count was marked wrong; detection/review/) --------------------
 # At most this many review frames (rows and their image copies). Over it, the oldest low-confidence
 # samples go first, then the oldest flagged frames already exported; unexported flags are never
 # dropped: a new flag is refused until the set is exported or the cap raised.

@@ -13,7 +13,7 @@ import hashlib
 import numpy as np
 
 # The types live in base.py (shared by decode, health and the detectors: no import circle).
-from detection.detector.base import DecodedImage, FaultThresholds, ImageHealth
+from detection.detector.base import DecodedImage, ImageHealth
 
 # ITU-R BT.601 luma weights: brightness as people (and cameras' exposure) see it.
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)

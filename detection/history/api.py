@@ -8,10 +8,10 @@ from rest_framework import generics, serializers
 from rest_framework.pagination import CursorPagination, PageNumberPagination
 from rest_framework.permissions import IsAuthenticated
 
-from detection.rest import BadRequest, CanViewStock
 from detection.history import selectors
 from detection.history.models import Reading, StatusChange
 from detection.history.ranges import MAX_RANGE, RangeError, TimeRange, parse_range
+from detection.rest import BadRequest, CanViewStock
 from devices.models import Camera
 
 

@@ -16,10 +16,10 @@ from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
+from detection.ingest.services import StageTimer
 from detection.ingest.uploads import ServiceUnavailable, analyze_upload, validated_upload
 from detection.rest import ERROR, NOT_ACCEPTABLE, UNSUPPORTED_MEDIA
 from detection.serving.runtime import ModelUnavailable, get_detector
-from detection.ingest.services import StageTimer
 
 # Boxes below this are noise even for an auditor; NMS at this floor keeps every box that the
 # serving threshold would keep (greedy NMS only lets higher-scoring boxes suppress lower ones).

@@ -2,7 +2,7 @@
 
 Rows are written by the product ("Count is wrong", low-confidence sampling) and leave through the
 cap or an export; nobody edits them here. Only superusers may delete (no role has the permission),
-and a delete removes the image files too (detection.review.review_delete), so none is orphaned.
+and a delete removes the image files too (detection.review.services.review_delete), so none is orphaned.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """`POST /api/v1/events/<id>/flag/`: mark an event's count as wrong (people, session auth).
 
 The same action as the camera page's "Count is wrong" form (dashboard/review.py), for scripts and
-integrations; the work is done by detection.review.review_flag.
+integrations; the work is done by detection.review.services.review_flag.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from detection.rest import BadRequest
-from detection.stock.models import DetectionEvent
 from detection.review.services import MAX_CORRECT_COUNT, NOTE_MAX, review_flag
+from detection.stock.models import DetectionEvent
 
 ERROR = inline_serializer("ReviewError", {"detail": serializers.CharField()})
 

@@ -31,8 +31,8 @@ from django.db.models import QuerySet
 from django.db.models.signals import post_delete
 from django.utils import timezone
 
-from detection.stock.frames import frames_delete
 from detection.review.models import ReviewFrame
+from detection.stock.frames import frames_delete
 from detection.stock.models import DetectionEvent
 from devices.models import Camera
 
@@ -83,7 +83,7 @@ def _copy_image(event: DetectionEvent) -> str:
 def _review_frame_deleted(sender, instance, using: str, **kwargs) -> None:
     """Whatever deletes a review row (the cap, the admin, a camera deleted with its rows), its image
     goes once that deletion commits, and stays if it rolls back. A receiver, as for the events'
-    frames (detection/frames.py), because cascades delete rows no service sees."""
+    frames (detection/stock/frames.py), because cascades delete rows no service sees."""
     name = instance.image.name if instance.image else ""
     if name:
         transaction.on_commit(lambda: frames_delete([name]), using=using)

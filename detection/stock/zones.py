@@ -1,7 +1,7 @@
 """Counting zones: polygons on a camera's frame (coordinates normalised to 0..1); only boxes whose
 centre lies inside one are counted. An empty list means the whole frame.
 
-Pure functions, no models: the ingest (detection/services.py) counts with them inside its
+Pure functions, no models: the ingest (detection/stock/services.py) counts with them inside its
 transaction, the zone update re-counts the stored boxes with them, forms and the admin validate
 with them.
 """

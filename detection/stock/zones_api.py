@@ -1,7 +1,7 @@
 """`/api/v1/cameras/<slug>/zones/`: read and replace a camera's counting zones (people, session auth).
 
 The same action as the camera page's zone editor (dashboard/camera.py), for scripts and for sites
-that manage many cameras: the work is done by detection.services.stock_zones_update, which counts
+that manage many cameras: the work is done by detection.stock.services.stock_zones_update, which counts
 again at once from the kept events' boxes.
 """
 

@@ -10,9 +10,9 @@ import pytest
 from channels.db import database_sync_to_async
 from django.core.files.storage import default_storage
 
-from detection.stock.frames import frame_store
-from detection.models import DetectionEvent, StockState
 from detection.ingest.services import frame_analyze, frame_record
+from detection.models import DetectionEvent, StockState
+from detection.stock.frames import frame_store
 from tests.dashboard.test_consumer import connect
 
 LEFT_HALF = [[[0, 0], [0.5, 0], [0.5, 1], [0, 1]]]

@@ -6,8 +6,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from detection.models import DetectionEvent, StockState
 from detection.ingest.services import frame_analyze
+from detection.models import DetectionEvent, StockState
 from tests.conftest import png_declaring
 
 URL = "/api/v1/inspect/"

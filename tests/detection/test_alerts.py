@@ -11,8 +11,8 @@ from aiosmtpd.controller import Controller
 from detection.alerts import alert_needed, flush_alerts
 from detection.detector import Detection, DetectionResult
 from detection.ingest.services import frame_record
-from detection.stock.services import stock_thresholds_update
 from detection.metrics import ALERTS
+from detection.stock.services import stock_thresholds_update
 from tests.conftest import free_port
 
 

@@ -20,10 +20,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from onnx import TensorProto, helper
 
-from detection.serving import runtime
-from detection.serving import versions as mv
 from detection.detector import load_detector
 from detection.models import DetectionEvent, ModelVersion
+from detection.serving import runtime
+from detection.serving import versions as mv
 from tests.conftest import REPO, SAMPLES
 
 WEIGHTS = REPO / "detection" / "weights"

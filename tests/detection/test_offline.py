@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from detection.alerts import flush_alerts
 from detection.detector import Detection, DetectionResult
-from detection.models import StockState
 from detection.ingest.services import frame_record
+from detection.models import StockState
 from detection.stock.offline import cameras_check_offline
 from devices.models import Camera
 from devices.services import camera_mark_seen

@@ -1,4 +1,4 @@
-"""The review set (detection/review.py): a person marks a count wrong, the frame is copied and kept."""
+"""The review set (detection/review/services.py): a person marks a count wrong, the frame is copied and kept."""
 
 from __future__ import annotations
 

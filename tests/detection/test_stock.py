@@ -11,8 +11,8 @@ from django.db import connection
 from django.utils import timezone
 
 from detection.detector import Detection, DetectionResult
-from detection.models import DetectionEvent, Status, StockState, status_for
 from detection.ingest.services import frame_record
+from detection.models import DetectionEvent, Status, StockState, status_for
 from detection.stock.services import stock_thresholds_update
 
 

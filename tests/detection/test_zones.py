@@ -6,8 +6,8 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from detection.detector import Detection, DetectionResult
-from detection.models import DetectionEvent, StockState
 from detection.ingest.services import frame_record
+from detection.models import DetectionEvent, StockState
 from detection.stock.services import stock_zones_update
 from detection.stock.zones import boxes_count, in_zones, zones_validate
 

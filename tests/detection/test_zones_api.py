@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from detection.models import StockState
 from detection.ingest.services import frame_record
+from detection.models import StockState
 from tests.detection.test_zones import LEFT_HALF, frame
 from tests.roles import role_group
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from ml import mix, train
 from detection.detector.site_data import InvalidLabels, collect, import_site
+from ml import mix, train
 from ml.site_data import main
 from tests.ml.conftest import make_dataset
 

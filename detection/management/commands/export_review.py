@@ -1,4 +1,4 @@
-"""Write the review set for labelling, the model's boxes as pre-annotations (detection/review_export.py).
+"""Write the review set for labelling, the model's boxes as pre-annotations (detection/review/export.py).
 
     python manage.py export_review --format yolo out/review            # CVAT, then import_labels
     python manage.py export_review --format labelstudio out/ls --camera dock-1 --since 2026-11-01
@@ -14,9 +14,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from detection.review.export import FORMATS, LS_DEFAULT_IMAGE_URL, review_export
 from detection.review.models import ReviewFrame
 from detection.review.services import review_mark_exported
-from detection.review.export import FORMATS, LS_DEFAULT_IMAGE_URL, review_export
 
 
 def _since(value: str) -> datetime:

@@ -1,4 +1,4 @@
-"""Model versions from the command line (detection/model_versions.py):
+"""Model versions from the command line (detection/serving/versions.py):
 
     python manage.py model install PATH [--name "site-3 fine-tune"] [--evaluation report.json] [--activate]
     python manage.py model list
