@@ -25,6 +25,8 @@ def healthz(request):
         detector = get_detector()
         body["model_name"] = detector.model_name
         body["input_size"] = detector.input_size
+        # The count's thresholds and where they come from: the model's own (count-first), a setting, or the default.
+        body["thresholds"] = {"conf": detector.conf, "iou": detector.iou, "source": detector.threshold_source}
         body.update(serving_health())
     if (dns := dyndns.last_result()) is not None:
         body["dyndns"] = dns  # shown, never a reason for 503: serving does not depend on it

@@ -274,8 +274,11 @@ SPECTACULAR_SETTINGS = {
 
 # --- Detector and ingest limits -------------------------------------------------------------
 MODEL_PATH = Path(os.environ.get("MODEL_PATH", BASE_DIR / "detection" / "weights" / "package_detector.int8.onnx"))
-DETECTOR_CONFIDENCE = envfloat("DETECTOR_CONFIDENCE", 0.30)
-DETECTOR_IOU = envfloat("DETECTOR_IOU", 0.45)
+# Unset (the default): each model serves with the confidence and NMS IoU picked for it by counting error on
+# held-out sources (its `count_conf` / `count_iou` metadata, written by ml.threshold), else 0.30 / 0.45.
+# Set, they override every model's own values.
+DETECTOR_CONFIDENCE = envfloat("DETECTOR_CONFIDENCE", None) if os.environ.get("DETECTOR_CONFIDENCE") else None
+DETECTOR_IOU = envfloat("DETECTOR_IOU", None) if os.environ.get("DETECTOR_IOU") else None
 DETECTOR_MAX_DETECTIONS = envint("DETECTOR_MAX_DETECTIONS", 300)
 DETECTOR_THREADS = envint("DETECTOR_THREADS", 1)
 # Frames decoded + detected at once per process; more only share the cores (default: one per core).

@@ -62,8 +62,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--sets", default="", help="comma-separated named sets (see above) instead of data/--split")
     parser.add_argument("--model", type=Path, action="append", default=[],
                         help=f"ONNX model (repeatable to compare; default {DEFAULT_MODEL_PATH.name})")
-    parser.add_argument("--conf", type=float, default=DEFAULT_CONF, help="serving confidence for P, R and counts")
-    parser.add_argument("--iou", type=float, default=DEFAULT_IOU, help="NMS IoU threshold")
+    parser.add_argument("--conf", type=float, default=None,
+                        help=f"serving confidence for P, R and counts (default: each model's own count_conf, "
+                             f"else {DEFAULT_CONF})")
+    parser.add_argument("--iou", type=float, default=None,
+                        help=f"NMS IoU threshold (default: each model's own count_iou, else {DEFAULT_IOU})")
     parser.add_argument("--tile", choices=("off", "auto", "always"), default="off",
                         help="tiled inference, 2x2 tiles + whole frame (detection.detector.tiling)")
     parser.add_argument("--threads", type=int, default=1)
@@ -75,7 +78,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     for model in args.model:
         if not model.is_file():
             parser.error(f"model {model} does not exist (export/quantize one, or pass --model)")
-    if not 0 < args.conf < 1:
+    if args.conf is not None and not 0 < args.conf < 1:
         parser.error("--conf must be in (0, 1)")
     return args
 
@@ -170,8 +173,8 @@ def _by_group(results: list[ImageResult], counts: np.ndarray, true_counts: np.nd
 
 def evaluate_set(detector, evalset: EvalSet, args: argparse.Namespace) -> dict:
     evalset.images = evalset.images[: args.limit or None]
-    report = summarise(run_images(detector, evalset, args.tile), args.conf, evalset.groups)
-    report.update(set=evalset.name, model=str(detector.path), input_size=detector.input_size, iou=args.iou,
+    report = summarise(run_images(detector, evalset, args.tile), detector.conf, evalset.groups)
+    report.update(set=evalset.name, model=str(detector.path), input_size=detector.input_size, iou=detector.iou,
                   model_version=detector.version, tiled=args.tile)
     return report
 

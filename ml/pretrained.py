@@ -93,14 +93,17 @@ def read_onnx_weights(onnx_path: Path) -> dict[str, np.ndarray]:
         zero_point = tensors.get(f"{module}.weight_zero_point")
         if scale is None or zero_point is None:
             raise PretrainedError(f"{onnx_path}: {module} has a quantized weight but no scale/zero point")
-        out[f"{module}.weight"] = ((quantized.astype(np.float32) - zero_point.astype(np.float32))
-                                   * scale.astype(np.float32))
+        # Per-tensor in the shared file; per-output-channel in other quantizers' files.
+        shape = (-1,) + (1,) * (quantized.ndim - 1) if np.ndim(scale) == 1 and quantized.ndim > 1 else ()
+        scale = np.asarray(scale, np.float32).reshape(shape) if shape else np.float32(scale)
+        zero_point = np.asarray(zero_point, np.float32).reshape(shape) if shape else np.float32(zero_point)
+        out[f"{module}.weight"] = (quantized.astype(np.float32) - zero_point) * scale
     for name, value in tensors.items():
         if name.startswith("model.") and name.endswith(".bias"):
             out[name] = value.astype(np.float32)
     if not any(k.startswith("model.22.") for k in out) or len(out) < 100:
-        raise PretrainedError(f"{onnx_path} does not hold a YOLOv8 detector's convolutions "
-                              f"({len(out)} weight tensors found; expected about 190 for YOLOv8n)")
+        raise PretrainedError(f"{onnx_path} does not hold a dynamically quantized YOLOv8n's convolutions "
+                              f"({len(out)} weight/bias tensors found, YOLOv8n has 127): not the COCO start")
     return out
 
 
@@ -124,7 +127,7 @@ def build_model(weights: dict[str, np.ndarray]):
             src = torch.from_numpy(weights[key])
             if tuple(src.shape) != tuple(state[key].shape):
                 raise PretrainedError(f"{key}: shape {tuple(src.shape)} in the ONNX file, "
-                                      f"{tuple(state[key].shape)} in YOLOv8n: not a YOLOv8n file")
+                                      f"{tuple(state[key].shape)} in the 80-class YOLOv8n: not the COCO YOLOv8n")
             state[key].copy_(src)
             loaded += 1
             bias = torch.from_numpy(weights.get(f"{module}.bias", np.zeros(src.shape[0], np.float32)))

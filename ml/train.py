@@ -174,9 +174,12 @@ def main(argv: list[str] | None = None) -> Path:
 
     start = args.model
     if args.init == "coco" and str(args.model).endswith(".yaml"):
-        from ml.pretrained import ensure_checkpoint
+        from ml.pretrained import PretrainedError, ensure_checkpoint
 
-        start = str(ensure_checkpoint(dataset=args.data))
+        try:
+            start = str(ensure_checkpoint(dataset=args.data))
+        except PretrainedError as exc:
+            raise SystemExit(f"error: --init coco: {exc} (or train from random weights: --init scratch)") from None
     (run_dir / "init.txt").write_text(f"{start}\n")
     model = YOLO(start)
     model.add_callback("on_fit_epoch_end", epoch_logger(run_dir / "train_log.jsonl"))

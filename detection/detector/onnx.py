@@ -30,15 +30,28 @@ def _parse_literal(value: str | None, default: object) -> object:
         return default
 
 
+def _metadata_threshold(metadata: dict[str, str], key: str, default: float, low: float, high: float) -> float:
+    """A threshold the model carries (``ml.threshold --write``); a missing or nonsensical value: ``default``."""
+    try:
+        value = float(metadata[key])
+    except (KeyError, ValueError):
+        return default
+    return value if low <= value <= high else default
+
+
 class OnnxDetector:
-    """``detect(image) -> DetectionResult``; input size and class names come from the model's metadata."""
+    """``detect(image) -> DetectionResult``; input size and class names come from the model's metadata.
+
+    ``conf`` / ``iou`` left as None: the model's own count-first thresholds (metadata ``count_conf`` /
+    ``count_iou``, picked by ``ml.threshold`` on held-out sources), else ``DEFAULT_CONF`` / ``DEFAULT_IOU``.
+    """
 
     def __init__(
         self,
         path: str | Path,
         *,
-        conf: float = DEFAULT_CONF,
-        iou: float = DEFAULT_IOU,
+        conf: float | None = None,
+        iou: float | None = None,
         max_det: int = DEFAULT_MAX_DET,
         threads: int = 1,
         warmup: bool = True,
@@ -46,10 +59,11 @@ class OnnxDetector:
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"ONNX model {path} does not exist")
-        if not 0 <= conf < 1 or not 0 < iou <= 1 or max_det < 1 or threads < 1:
+        if (conf is not None and not 0 <= conf < 1) or (iou is not None and not 0 < iou <= 1) \
+                or max_det < 1 or threads < 1:
             raise ValueError("need 0 <= conf < 1, 0 < iou <= 1, max_det >= 1, threads >= 1")
         self.path = path
-        self.conf, self.iou, self.max_det, self.threads = conf, iou, max_det, threads
+        self.max_det, self.threads = max_det, threads
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
@@ -61,6 +75,11 @@ class OnnxDetector:
         self._output_name = self.session.get_outputs()[0].name
 
         self.metadata: dict[str, str] = dict(self.session.get_modelmeta().custom_metadata_map)
+        self.conf = conf if conf is not None else _metadata_threshold(self.metadata, "count_conf", DEFAULT_CONF, 0.01, 0.95)
+        self.iou = iou if iou is not None else _metadata_threshold(self.metadata, "count_iou", DEFAULT_IOU, 0.1, 0.95)
+        # Where the serving thresholds came from, for /healthz, the model list and the Inspector.
+        own = _metadata_threshold(self.metadata, "count_conf", -1.0, 0.01, 0.95) >= 0
+        self.threshold_source = "setting" if conf is not None else ("model" if own else "default")
         self.input_size = self._read_input_size()
         names = _parse_literal(self.metadata.get("names"), {0: "package"})
         self.class_names: dict[int, str] = {int(k): str(v) for k, v in dict(names).items()}
@@ -116,8 +135,8 @@ class OnnxDetector:
 def load_detector(
     path: str | Path = DEFAULT_MODEL_PATH,
     *,
-    conf: float = DEFAULT_CONF,
-    iou: float = DEFAULT_IOU,
+    conf: float | None = None,
+    iou: float | None = None,
     max_det: int = DEFAULT_MAX_DET,
     threads: int = 1,
 ) -> OnnxDetector:

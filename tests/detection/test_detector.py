@@ -256,3 +256,35 @@ def test_every_shipped_model_loads_with_its_metadata_and_counts_the_samples():
         errors = [abs(detector.detect(decode_image((SAMPLES_DIR / name).read_bytes(), target_size=416)).count
                       - row["count"]) for name, row in truth.items()]
         assert sum(errors) / len(errors) <= 2.5, (path.name, errors)  # both count our samples within 2.5
+
+
+def _with_metadata(tmp_path, extra: dict[str, str]):
+    import onnx
+
+    from detection.detector import DEFAULT_MODEL_PATH
+
+    model = onnx.load(str(DEFAULT_MODEL_PATH))
+    for key, value in extra.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    path = tmp_path / "thresholds.onnx"
+    onnx.save(model, str(path))
+    return path
+
+
+def test_a_model_serves_with_its_own_count_first_thresholds(tmp_path):
+    # ml.threshold picks conf/IoU by counting error on held-out sources and stores them in the model;
+    # the product must count with them, not with a global constant.
+    path = _with_metadata(tmp_path, {"count_conf": "0.425", "count_iou": "0.6"})
+    detector = OnnxDetector(path, warmup=False)
+    assert (detector.conf, detector.iou, detector.threshold_source) == (0.425, 0.6, "model")
+    image = decode_image((REPO / "simulation" / "samples" / "warehouse_05.jpg").read_bytes(), target_size=detector.input_size)
+    assert all(d.score >= 0.425 for d in detector.detect(image).detections)
+
+
+def test_a_setting_overrides_the_models_thresholds_and_nonsense_metadata_is_ignored(tmp_path):
+    path = _with_metadata(tmp_path, {"count_conf": "0.425", "count_iou": "0.6"})
+    overridden = OnnxDetector(path, conf=0.2, iou=0.5, warmup=False)
+    assert (overridden.conf, overridden.iou, overridden.threshold_source) == (0.2, 0.5, "setting")
+    broken = OnnxDetector(_with_metadata(tmp_path, {"count_conf": "lots", "count_iou": "7"}), warmup=False)
+    assert (broken.conf, broken.iou, broken.threshold_source) == (0.30, 0.45, "default")

@@ -31,7 +31,7 @@ def test_pipeline_end_to_end(tiny_dataset: Path, tmp_path: Path):
     # A subprocess: Ultralytics training changes process-wide state (threads, logging, settings).
     env = {**os.environ, "YOLO_CONFIG_DIR": str(tmp_path / "yolo"), "YOLO_OFFLINE": "1"}
     subprocess.run([sys.executable, "-m", "ml.train", "--data", str(tiny_dataset), "--runs", str(runs),
-                    "--name", "tiny", "--epochs", "1", "--imgsz", "64", "--batch", "4", "--workers", "0",
+                    "--name", "tiny", "--init", "scratch", "--epochs", "1", "--imgsz", "64", "--batch", "4", "--workers", "0",
                     "--hyp", "val=False"], cwd=REPO, env=env, check=True, timeout=240)
     weights = runs / "tiny" / "weights" / "last.pt"
     assert weights.is_file()
