@@ -24,7 +24,6 @@ Licence: the weights are AGPL-3.0 (Ultralytics); a model fine-tuned from them is
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import random
 import sys
@@ -33,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from detection.detector.files import file_sha256
 from ml.common import DEFAULT_DATASET, DEFAULT_RUNS, PROJECT_ROOT, configure_offline_ultralytics, list_images
 
 DEFAULT_ONNX = PROJECT_ROOT.parent / "shared" / "pretrained" / "yolov8n-coco.int8-dynamic.onnx"
@@ -61,14 +61,6 @@ class Agreement:
     def ok(self) -> bool:
         return (self.class_score_correlation >= MIN_CLASS_SCORE_CORRELATION
                 and self.box_correlation >= MIN_BOX_CORRELATION)
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_onnx_weights(onnx_path: Path) -> dict[str, np.ndarray]:
@@ -252,7 +244,7 @@ def convert(onnx_path: Path = DEFAULT_ONNX, out: Path = DEFAULT_OUT, dataset: Pa
             calibration_frames: int = 64, check_frames: int = 8, seed: int = 0) -> Agreement:
     """Convert, check against the ONNX file (refusing a conversion that disagrees), calibrate BN, save."""
     configure_offline_ultralytics(DEFAULT_RUNS)
-    sha256 = sha256_of(onnx_path) if onnx_path.is_file() else ""
+    sha256 = file_sha256(onnx_path) if onnx_path.is_file() else ""
     model, loaded = build_model(read_onnx_weights(onnx_path))
     agreement = check(model, onnx_path, sample_frames(dataset, check_frames, seed + 1))
     if not agreement.ok:
