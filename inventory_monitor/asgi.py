@@ -44,6 +44,12 @@ from detection.watch import start_offline_watch  # noqa: E402
 
 start_offline_watch(settings.OFFLINE_CHECK_INTERVAL_S)
 
+from detection.frames import start_frame_sweep  # noqa: E402
+from inventory_monitor import metrics  # noqa: E402
+
+# Stored frames a crash left without their row (see detection/frames.py): at start-up, then periodically.
+start_frame_sweep(settings.FRAME_SWEEP_INTERVAL_S, on_removed=metrics.frames_swept)
+
 from detection.alerts import start_alert_sender  # noqa: E402
 
 # Sends the outbox's alerts, starting with whatever was pending when the last worker stopped or died.

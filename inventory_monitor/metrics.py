@@ -53,6 +53,10 @@ ALERTS = Counter(
     "inventory_alerts", "Alert deliveries by channel (email, sns, webhook) and outcome (sent, failed).",
     ["channel", "outcome"], registry=REGISTRY,
 )
+FRAMES_SWEPT = Counter(
+    "inventory_frames_swept", "Stored frame files deleted by the sweep because no row named them (left by a crash).",
+    registry=REGISTRY,
+)
 # livesum: the workers' open sockets added up, each dead worker's share dropped (mark_process_dead).
 WEBSOCKET_CLIENTS = Gauge(
     "inventory_websocket_clients", "Dashboards connected over the WebSocket now.",
@@ -83,6 +87,11 @@ def frame_timed(*, stages: dict[str, float], inference_ms: float) -> None:
 def alert_delivered(*, channel: str, ok: bool) -> None:
     if enabled():
         ALERTS.labels(channel, "sent" if ok else "failed").inc()
+
+
+def frames_swept(count: int) -> None:
+    if enabled() and count:
+        FRAMES_SWEPT.inc(count)
 
 
 def websocket_opened() -> None:
