@@ -24,6 +24,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from dashboard import broadcasts, panels
 from dashboard.broadcasts import DASHBOARD_GROUP
+from detection.json_input import json_loads
 from inventory_monitor import metrics
 
 logger = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         try:
-            message = json.loads(text_data or "")
+            message = json_loads(text_data or "")
         except ValueError:
             return
         if not isinstance(message, dict) or "camera" not in message:
