@@ -300,10 +300,13 @@ class HeartbeatView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-def model_versions_health() -> dict:
+def model_versions_health(*, detailed: bool = False) -> dict:
     """Which version this worker serves and which one the database says is active (ids: None = the
     bundled file). Out of step for a few seconds after a switch, or while a version fails to load
-    here (model_error): neither is a reason for 503, since this worker still counts frames."""
+    here (model_error): neither is a reason for 503, since this worker still counts frames.
+
+    /healthz answers anyone (load balancers): the load error's own text (file names, filesystem
+    paths) only to staff (``detailed``); everyone else reads that it failed and where to look."""
     model = serving()
     body = {"model_serving": model.label, "model_serving_id": model.version_id}
     try:
@@ -315,7 +318,10 @@ def model_versions_health() -> dict:
     body["model_active_id"] = active.pk if active else None
     body["model_in_sync"] = body["model_active_id"] == model.version_id
     if (failure := serving_failure()) is not None:
-        body["model_error"] = failure["error"]
+        body["model_error"] = (failure["error"] if detailed else
+                               f"model version {'#%s' % failure['version_id'] if failure['version_id'] else 'bundled'} "
+                               "failed to load on this worker; "
+                               "the reason is in the server log")
     return body
 
 
@@ -335,7 +341,8 @@ def healthz(request):
         detector = get_detector()
         body["model_name"] = detector.model_name
         body["input_size"] = detector.input_size
-        body.update(model_versions_health())
+        user = getattr(request, "user", None)
+        body.update(model_versions_health(detailed=bool(user is not None and user.is_staff)))
     if (dns := dyndns.last_result()) is not None:
         body["dyndns"] = dns  # shown, never a reason for 503: serving does not depend on it
     return JsonResponse(body, status=200 if healthy else 503)
