@@ -108,3 +108,15 @@ async def test_the_origin_must_be_this_site_port_included(viewer, camera_with_ke
     communicator, connected = await open_socket(client, "/ws/dashboard/", origin=origin, host=host)
     assert connected is allowed
     await communicator.disconnect()
+
+
+async def test_a_deeply_nested_message_is_ignored_and_the_socket_stays_open(viewer, camera_with_key):
+    camera, _ = await database_sync_to_async(camera_with_key)("dock-1")
+    client = await signed_in(viewer)
+    communicator, _ = await open_socket(client, "/ws/dashboard/")
+    await drain(communicator)
+    await communicator.send_to(text_data="[" * 50000 + "]" * 50000)  # RecursionError in json.loads
+    assert await communicator.receive_nothing(timeout=0.5)
+    await push(camera.pk)
+    assert 'id="camera-dock-1"' in await communicator.receive_from(timeout=5)
+    await communicator.disconnect()
