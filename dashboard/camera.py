@@ -25,6 +25,7 @@ from dashboard import panels
 from dashboard.templatetags.dashboard_ui import status_class
 from dashboard.views import _viewer, may_view
 from detection.models import DetectionEvent
+from detection.rest import json_loads
 from detection.stock import selectors
 from detection.stock.frames import content_type, frame_open
 from detection.stock.services import stock_zones_update
@@ -178,7 +179,7 @@ def camera_zones(request: HttpRequest, slug: str) -> HttpResponse:
     raw = request.POST.get("zones", "").strip() or "[]"
     errors: list[str] = []
     try:
-        stock_zones_update(camera=camera, zones=json.loads(raw))
+        stock_zones_update(camera=camera, zones=json_loads(raw))
     except ValueError as exc:
         errors = [f"The zones are not valid JSON ({exc})."]
     except ValidationError as exc:

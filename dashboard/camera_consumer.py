@@ -24,7 +24,7 @@ class CameraConsumer(CameraSocket):
         return  # nothing to say (the dashboard script may send its activity filter)
 
     async def stock_updated(self, event: dict) -> None:
-        if event["camera_id"] != self.camera_id:
+        if event["camera_id"] != self.camera_id or not await self.still_signed_in():
             return
         # event_id None: thresholds or zones changed, so the threshold row is sent too.
         await self.send(text_data=await self._render(thresholds=event.get("event_id") is None))

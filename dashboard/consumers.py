@@ -15,7 +15,6 @@ The ORM is only touched inside database_sync_to_async: rendering runs in a worke
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from urllib.parse import parse_qs
 
@@ -25,14 +24,14 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from dashboard import broadcasts, panels
 from dashboard import metrics
 from dashboard.broadcasts import DASHBOARD_GROUP
+from dashboard.socket_auth import NO_ACCESS, SIGNED_OUT, VIEW, close_code_now, scope_session_group
+from detection.rest import json_loads
 
 logger = logging.getLogger(__name__)
 
 # Application close codes (4000-4999 are ours): the socket has no logged-in user / the user has no
-# dashboard role (detection.view_stockstate: Operators, Managers, Auditors).
-SIGNED_OUT = 4401
-NO_ACCESS = 4403
-VIEW = "detection.view_stockstate"
+# dashboard role (detection.view_stockstate: Operators, Managers, Auditors). Checked again before
+# every push and closed at logout (dashboard/socket_auth.py).
 
 
 class DashboardConsumer(AsyncWebsocketConsumer):
@@ -57,6 +56,9 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         self.viewer: panels.Viewer = await database_sync_to_async(panels.Viewer.of)(user, csrf)
         broadcasts.remember_server_loop(asyncio.get_running_loop())
         await self.channel_layer.group_add(DASHBOARD_GROUP, self.channel_name)
+        self.session_group = scope_session_group(self.scope)
+        if self.session_group:
+            await self.channel_layer.group_add(self.session_group, self.channel_name)
         await self.accept()
         self.counted = True
         metrics.websocket_opened()
@@ -67,10 +69,12 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             self.counted = False
             metrics.websocket_closed()
         await self.channel_layer.group_discard(DASHBOARD_GROUP, self.channel_name)
+        if getattr(self, "session_group", None):
+            await self.channel_layer.group_discard(self.session_group, self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         try:
-            message = json.loads(text_data or "")
+            message = json_loads(text_data or "")
         except ValueError:
             return
         if not isinstance(message, dict) or "camera" not in message:
@@ -81,6 +85,9 @@ class DashboardConsumer(AsyncWebsocketConsumer):
 
     async def stock_updated(self, event: dict) -> None:
         """A frame was stored or thresholds changed (detection's "stock changed" hook, after commit)."""
+        if (code := await close_code_now(self.scope)) is not None:
+            await self.close(code=code)  # signed out (or lost the role) since connecting: no more updates
+            return
         html = await self._render(
             panels.update_html, camera_id=event["camera_id"], event_id=event.get("event_id"),
             camera_slug=self.camera_filter,
@@ -95,3 +102,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
     def _render_activity(self) -> str:
         context = {**panels.activity_context(self.camera_filter), "oob": True}
         return panels.render_partial("activity-log", context)
+
+    async def session_ended(self, event: dict) -> None:
+        """This socket's session logged out (dashboard/socket_auth.py)."""
+        await self.close(code=SIGNED_OUT)

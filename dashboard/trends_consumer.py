@@ -14,7 +14,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from dashboard.broadcasts import DASHBOARD_GROUP
-from dashboard.consumers import NO_ACCESS, SIGNED_OUT, VIEW
+from dashboard.socket_auth import NO_ACCESS, SIGNED_OUT, VIEW, close_code_now, scope_session_group
 
 UNKNOWN_CAMERA = 4404
 
@@ -47,6 +47,9 @@ class CameraSocket(AsyncWebsocketConsumer):
             return
         await self.prepare(user)  # before joining the group: no update arrives half-prepared
         await self.channel_layer.group_add(DASHBOARD_GROUP, self.channel_name)
+        self.session_group = scope_session_group(self.scope)
+        if self.session_group:
+            await self.channel_layer.group_add(self.session_group, self.channel_name)
         await self.opened()
 
     async def prepare(self, user) -> None:
@@ -58,9 +61,22 @@ class CameraSocket(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if self.camera_id is not None:
             await self.channel_layer.group_discard(DASHBOARD_GROUP, self.channel_name)
+        if getattr(self, "session_group", None):
+            await self.channel_layer.group_discard(self.session_group, self.channel_name)
+
+    async def still_signed_in(self) -> bool:
+        """Checked before each push: a socket whose session logged out (or lost the role) is closed."""
+        if (code := await close_code_now(self.scope)) is not None:
+            await self.close(code=code)
+            return False
+        return True
+
+    async def session_ended(self, event: dict) -> None:
+        """This socket's session logged out (dashboard/socket_auth.py)."""
+        await self.close(code=SIGNED_OUT)
 
 
 class TrendsConsumer(CameraSocket):
     async def stock_updated(self, event: dict) -> None:
-        if event["camera_id"] == self.camera_id:
+        if event["camera_id"] == self.camera_id and await self.still_signed_in():
             await self.send(text_data=json.dumps({"camera": self.slug, "event_id": event.get("event_id")}))

@@ -1,7 +1,7 @@
 """Periodic background threads, one way: start once per process, wake early, stop, drain.
 
-Every worker runs a few loops beside its requests (the model watch, the offline watch, the alert
-sender). Each is a PeriodicThread: ``work`` runs every ``interval_s`` seconds (or at once after
+Every worker runs a few loops beside its requests (the model watch, the offline watch, the frame
+sweep, the alert sender). Each is a PeriodicThread: ``work`` runs every ``interval_s`` seconds (or at once after
 ``wake()``), a failure is logged and the loop goes on, the thread's database connection is closed
 after each round, and ``stop()``/``drain(timeout)`` end it on shutdown (a round under way finishes).
 """

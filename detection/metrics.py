@@ -1,5 +1,5 @@
 """The detection app's own Prometheus metrics, counted in the process as things happen: frames
-answered, ingest stage times, model run times, alert deliveries. Recording is an in-memory (or mmap)
+answered, ingest stage times, model run times, alert deliveries, orphaned frame files swept. Recording is an in-memory (or mmap)
 increment, so nothing here blocks; METRICS_ENABLED=0 turns recording off.
 
 The page that shows them (``/metrics``, with the numbers read from the database when scraped) is
@@ -37,6 +37,10 @@ ALERTS = Counter(
     "inventory_alerts", "Alert deliveries by channel (email, sns, webhook) and outcome (sent, failed).",
     ["channel", "outcome"], registry=REGISTRY,
 )
+FRAMES_SWEPT = Counter(
+    "inventory_frames_swept", "Stored frame files deleted by the sweep because no row named them (left by a crash).",
+    registry=REGISTRY,
+)
 
 
 def enabled() -> bool:
@@ -62,3 +66,8 @@ def frame_timed(*, stages: dict[str, float], inference_ms: float) -> None:
 def alert_delivered(*, channel: str, ok: bool) -> None:
     if enabled():
         ALERTS.labels(channel, "sent" if ok else "failed").inc()
+
+
+def frames_swept(count: int) -> None:
+    if enabled() and count:
+        FRAMES_SWEPT.inc(count)

@@ -11,7 +11,6 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
@@ -19,6 +18,7 @@ from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: 
 from dashboard.routing import websocket_urlpatterns  # noqa: E402
 from inventory_monitor import graceful, request_gate  # noqa: E402
 from inventory_monitor.daphne_tweaks import disable_twisted_form_parsing  # noqa: E402
+from inventory_monitor.ws_origin import SameOriginValidator  # noqa: E402
 
 # Daphne hooks (no-ops under other servers): no Twisted form parsing; oversize and keyless uploads
 # answered from their headers, before the body is read; a bounded drain on SIGTERM/SIGINT.
@@ -44,6 +44,11 @@ from detection.stock.offline import start_offline_watch  # noqa: E402
 
 start_offline_watch(settings.OFFLINE_CHECK_INTERVAL_S)
 
+from detection.stock.frames import start_frame_sweep  # noqa: E402
+
+# Stored frames a crash left without their row (see detection/stock/frames.py): at start-up, then periodically.
+start_frame_sweep(settings.FRAME_SWEEP_INTERVAL_S)
+
 from detection.alerts import start_alert_sender  # noqa: E402
 
 # Sends the outbox's alerts, starting with whatever was pending when the last worker stopped or died.
@@ -59,6 +64,7 @@ application = ProtocolTypeRouter(
         # Static files (a few CSS/JS files) served by Django's ASGI static handler in every mode:
         # WhiteNoise is WSGI-only, and Daphne alone serves none. Put a CDN/ALB cache in front at scale.
         "http": ASGIStaticFilesHandler(django_asgi_app),
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        # The Origin must be this site, port included (inventory_monitor/ws_origin.py).
+        "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -155,10 +155,12 @@ def _stop_listening() -> None:
 
 def _stop_background_work() -> None:
     from detection.serving.runtime import stop_model_watch
+    from detection.stock.frames import stop_frame_sweep
     from detection.stock.offline import stop_offline_watch
     from inventory_monitor.dyndns import stop_dyndns
 
     stop_offline_watch()
+    stop_frame_sweep()
     stop_model_watch()
     stop_dyndns()
 

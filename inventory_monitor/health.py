@@ -27,7 +27,8 @@ def healthz(request):
         body["input_size"] = detector.input_size
         # The count's thresholds and where they come from: the model's own (count-first), a setting, or the default.
         body["thresholds"] = {"conf": detector.conf, "iou": detector.iou, "source": detector.threshold_source}
-        body.update(serving_health())
+        user = getattr(request, "user", None)
+        body.update(serving_health(detailed=bool(user is not None and user.is_staff)))
     if (dns := dyndns.last_result()) is not None:
         body["dyndns"] = dns  # shown, never a reason for 503: serving does not depend on it
     return JsonResponse(body, status=200 if healthy else 503)

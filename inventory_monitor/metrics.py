@@ -1,7 +1,7 @@
 """The `/metrics` page: what a worker counts while it serves, and what the database says when scraped.
 
 Two kinds of numbers:
-- counted in the process as things happen (frames answered, stage times, alerts: detection/metrics.py;
+- counted in the process as things happen (frames answered, stage times, alerts, frames swept: detection/metrics.py;
   WebSocket clients: dashboard/metrics.py): prometheus-client metrics on one registry. With several Daphne workers on one host, each worker writes its values
   to files in PROMETHEUS_MULTIPROC_DIR (an environment variable prometheus-client reads when it is
   first imported) and whichever worker is scraped adds them all up; with one worker per container

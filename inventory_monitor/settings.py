@@ -237,6 +237,11 @@ FRAME_STORE_MAX_SIDE = envint("FRAME_STORE_MAX_SIDE", 1920)
 FRAME_STORE_MAX_BYTES = envint("FRAME_STORE_MAX_BYTES", 1024 * 1024)
 FRAME_STORE_QUALITY = envint("FRAME_STORE_QUALITY", 80)
 FRAME_STORE_ENABLED = envbool("FRAME_STORE_ENABLED", True)
+# Files a crash left behind (written, never committed; or trimmed, never deleted) are deleted by a
+# sweep at start-up and every FRAME_SWEEP_INTERVAL_S (0: off; `manage.py sweep_frames` runs it once).
+# Only files older than FRAME_SWEEP_GRACE_S are touched: longer than any request can take.
+FRAME_SWEEP_INTERVAL_S = envint("FRAME_SWEEP_INTERVAL_S", 3600)
+FRAME_SWEEP_GRACE_S = envint("FRAME_SWEEP_GRACE_S", 900)
 
 LOGGING = {
     "version": 1,
@@ -252,6 +257,9 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # DRF's JSON parser lets a deeply nested body through as a RecursionError (a 500): ours answers 400.
+    "DEFAULT_PARSER_CLASSES": ["detection.rest.JSONParser", "rest_framework.parsers.FormParser",
+                               "rest_framework.parsers.MultiPartParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "detection.rest.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

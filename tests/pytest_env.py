@@ -12,6 +12,8 @@ os.environ.setdefault("OFFLINE_CHECK_INTERVAL_S", "0")
 os.environ.setdefault("ALERT_SENDER_INTERVAL_S", "0")
 # No model-version poll: tests switch with detection.serving.runtime.sync_active_model() (live servers set it).
 os.environ.setdefault("MODEL_SWITCH_POLL_S", "0")
+# No background frame sweep: tests call detection.stock.frames.frames_sweep() directly.
+os.environ.setdefault("FRAME_SWEEP_INTERVAL_S", "0")
 # Stored frames go to a folder of this test process, never into the checkout's media/; removed at exit.
 if not os.environ.get("MEDIA_ROOT"):
     import atexit

@@ -22,8 +22,12 @@ class FaultThresholds:
     """0 switches a check off."""
 
     min_side: int = 64  # pixels, shorter side of the original image
-    dark_level: float = 12.0  # mean brightness 0-255 below this: too dark; above 255 minus it: too bright
+    dark_level: float = 12.0  # mean brightness 0-255 below this: too dark; above 255 minus it: too bright (if clipped)
     min_contrast: float = 6.0  # standard deviation of brightness below this: too uniform
+    # Too bright needs a bright mean AND this share of the pixels clipped: white cartons on a white
+    # backdrop are bright (mean 243) but keep their edges; the sun into the lens clips nearly all.
+    # Measured: real frames brightened x12 clip 92-96 %; a white-on-white scene ~80 % at most.
+    clipped_share: float = 0.9
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +37,7 @@ class ImageHealth:
     width: int  # original size (before any reduced-size decode)
     height: int
     fingerprint: str  # equal for pixel-identical frames: how a frozen camera shows
+    clipped: float | None = None  # share of pixels at the sensor's ceiling (None: not measured, the mean decides)
 
     def fault(self, limits: FaultThresholds) -> str:
         """Why this frame cannot be counted, in words for the dashboard and alerts; "" when it can."""
@@ -40,7 +45,8 @@ class ImageHealth:
             return f"Image too small ({self.width}×{self.height} px; at least {limits.min_side} px a side)"
         if limits.dark_level and self.brightness < limits.dark_level:
             return f"Image too dark (brightness {self.brightness:.0f} of 255): lens covered or lights off?"
-        if limits.dark_level and self.brightness > 255 - limits.dark_level:
+        overexposed = self.clipped is None or self.clipped >= limits.clipped_share
+        if limits.dark_level and self.brightness > 255 - limits.dark_level and overexposed:
             return f"Image too bright (brightness {self.brightness:.0f} of 255): sun or a lamp into the lens?"
         if limits.min_contrast and self.contrast < limits.min_contrast:
             return f"Image too uniform (contrast {self.contrast:.1f}): lens blocked, out of focus or blown out?"

@@ -19,6 +19,8 @@ from detection.detector.base import DecodedImage, ImageHealth
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 # Statistics on every 4th pixel per axis: the same answer for camera frames, 16x fewer pixels.
 _STRIDE = 4
+# A pixel this bright (luma, after JPEG noise) has hit the sensor's ceiling: its detail is gone.
+CLIPPED_LEVEL = 250
 
 
 def assess_image(image: DecodedImage) -> ImageHealth:
@@ -30,4 +32,5 @@ def assess_image(image: DecodedImage) -> ImageHealth:
         width=image.original_width,
         height=image.original_height,
         fingerprint=hashlib.blake2b(np.ascontiguousarray(pixels).data, digest_size=16).hexdigest(),
+        clipped=float((sample >= CLIPPED_LEVEL).mean()),
     )

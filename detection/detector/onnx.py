@@ -26,7 +26,7 @@ def _parse_literal(value: str | None, default: object) -> object:
         return default
     try:
         return ast.literal_eval(value)  # Ultralytics writes Python reprs: "[512, 512]", "{0: 'package'}"
-    except (ValueError, SyntaxError):
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):  # deep or huge: the parser gives up
         return default
 
 

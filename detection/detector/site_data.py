@@ -32,6 +32,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from detection.detector.csv_cells import csv_cell
 from detection.detector.files import IMAGE_SUFFIXES
 
 CLASS_NAME = "package"
@@ -39,6 +40,9 @@ DEFAULT_ROOT = Path(__file__).resolve().parents[2] / "ml" / "site_data"  # besid
 FAMILY_PREFIX = "site:"
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 EDGE_TOLERANCE = 0.002  # labelling tools round; a box may poke this far past the frame
+# Boxes are written with 6 decimals: a smaller side would be written as 0 and refused on re-import.
+MIN_SIZE = 1e-6
+MAX_BOXES_PER_IMAGE = 2000  # far above any shelf (the detector keeps 300); a million is a broken file
 # Text files that are not per-image labels.
 NOT_LABELS = {"train.txt", "valid.txt", "val.txt", "test.txt", "classes.txt", "obj.names", "obj.data",
               "readme.txt", "notes.txt"}
@@ -88,6 +92,9 @@ def check_label_text(text: str, where: str) -> tuple[list[str], list[str]]:
     for number, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip():
             continue
+        if len(lines) == MAX_BOXES_PER_IMAGE:
+            errors.append(f"{where}: more than {MAX_BOXES_PER_IMAGE} boxes on one image")
+            break
         parts = raw.split()
         at = f"{where}: line {number}"
         if len(parts) != 5:
@@ -107,6 +114,8 @@ def check_label_text(text: str, where: str) -> tuple[list[str], list[str]]:
             errors.append(f"{at}: centre ({cx}, {cy}) outside 0..1 (are these pixels, not normalised?)")
         elif not (0 < w <= 1 and 0 < h <= 1):
             errors.append(f"{at}: size ({w}, {h}) must be in (0, 1]")
+        elif round(w, 6) < MIN_SIZE or round(h, 6) < MIN_SIZE:
+            errors.append(f"{at}: size ({w}, {h}) is below {MIN_SIZE:g} of the image (would be written as 0)")
         elif (cx - w / 2 < -EDGE_TOLERANCE or cx + w / 2 > 1 + EDGE_TOLERANCE
               or cy - h / 2 < -EDGE_TOLERANCE or cy + h / 2 > 1 + EDGE_TOLERANCE):
             errors.append(f"{at}: box reaches outside the image")
@@ -133,6 +142,10 @@ def collect(source: Path) -> list[Pair]:
         if not path.is_file() or any(part.startswith(".") for part in path.relative_to(source).parts):
             continue
         rel = path.relative_to(source)
+        if not path.resolve().is_relative_to(source.resolve()):
+            # A link to a file elsewhere (another site's data, /etc/...) is not this folder's content.
+            errors.append(f"{rel}: a link to a file outside the folder; copy the file in instead")
+            continue
         if path.suffix.lower() in IMAGE_SUFFIXES:
             if path.stem in images:
                 errors.append(f"{rel}: same name as {images[path.stem].relative_to(source)}")
@@ -187,7 +200,8 @@ def import_site(source: Path, *, name: str, root: Path = DEFAULT_ROOT, replace: 
     with (target / "manifest.csv").open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
-        writer.writerows(rows)
+        # File names come from whoever made the folder: cells safe to open in a spreadsheet (csv_cells).
+        writer.writerows({key: csv_cell(value) for key, value in row.items()} for row in rows)
     (target / "data.yaml").write_text(f"# Site dataset {name} (detection/detector/site_data.py); train with: python -m ml.train "
                                       f"--site {target}\npath: .\ntrain: images/train\nnames:\n  0: {CLASS_NAME}\n")
     return SiteImport(folder=target, images=len(pairs), boxes=sum(len(p.lines) for p in pairs), family=family)

@@ -11,6 +11,9 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 PRESETS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 MAX_RANGE = timedelta(days=92)  # a quarter: longer asks are refused, not silently cut
+# Moments outside these years are refused: at the calendar's ends (0001, 9999) the day after, a time
+# zone's offset or a week's bucket overflow Python's datetime (OverflowError, a 500).
+FIRST_YEAR, LAST_YEAR = 1970, 9000
 
 
 class RangeError(ValueError):
@@ -40,11 +43,14 @@ def _moment(name: str, value: str, *, end: bool) -> datetime:
         moment = None if day else parse_datetime(value)
     except ValueError:
         moment = day = None
-    if day is not None:
-        moment = datetime.combine(day + timedelta(days=1) if end else day, time.min)
-    if moment is None:
+    if moment is None and day is None:
         raise RangeError(f"{name}: {value[:40]!r} is not an ISO 8601 date (2026-11-20) or date-time "
                          f"(2026-11-20T08:00:00Z).")
+    year = (day or moment).year
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise RangeError(f"{name}: {value[:40]!r} is not between the years {FIRST_YEAR} and {LAST_YEAR}.")
+    if day is not None:
+        moment = datetime.combine(day + timedelta(days=1) if end else day, time.min)
     return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
 
 

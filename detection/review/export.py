@@ -28,6 +28,7 @@ from pathlib import Path, PurePosixPath
 from django.utils import timezone
 from PIL import Image
 
+from detection.detector.csv_cells import csv_cell
 from detection.review.models import ReviewFrame
 
 CLASS_NAME = "package"
@@ -157,9 +158,10 @@ def write_review_csv(items: list[Exported], out: Path) -> None:
                          "note", "model", "boxes"])
         for item in items:
             f = item.frame
-            writer.writerow([item.file_name, f.pk, f.camera.slug, f.reason, f.frame_at.isoformat(), f.model_count,
-                             "" if f.correct_count is None else f.correct_count, f.note, f.model_label,
-                             len(item.boxes)])
+            # People type the notes: every text cell is made safe to open in a spreadsheet.
+            writer.writerow(csv_cell(value) for value in [
+                item.file_name, f.pk, f.camera.slug, f.reason, f.frame_at.isoformat(), f.model_count,
+                f.correct_count, f.note, f.model_label, len(item.boxes)])
 
 
 def review_export(*, frames: Iterable[ReviewFrame], fmt: str, out: Path,

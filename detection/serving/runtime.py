@@ -193,10 +193,13 @@ def detect_slot() -> threading.BoundedSemaphore:
     return _slots()
 
 
-def serving_health() -> dict:
+def serving_health(*, detailed: bool = False) -> dict:
     """Which version this worker serves and which one the database says is active (ids: None = the
     bundled file). Out of step for a few seconds after a switch, or while a version fails to load
-    here (model_error): neither is a reason for 503, since this worker still counts frames."""
+    here (model_error): neither is a reason for 503, since this worker still counts frames.
+
+    /healthz answers anyone (load balancers): the load error's own text (file names, filesystem
+    paths) only to staff (``detailed``); everyone else reads that it failed and where to look."""
     model = serving()
     body = {"model_serving": model.label, "model_serving_id": model.version_id}
     try:
@@ -208,5 +211,8 @@ def serving_health() -> dict:
     body["model_active_id"] = active.pk if active else None
     body["model_in_sync"] = body["model_active_id"] == model.version_id
     if (failure := serving_failure()) is not None:
-        body["model_error"] = failure["error"]
+        body["model_error"] = (failure["error"] if detailed else
+                               f"model version {'#%s' % failure['version_id'] if failure['version_id'] else 'bundled'} "
+                               "failed to load on this worker; "
+                               "the reason is in the server log")
     return body

@@ -19,7 +19,7 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from django.conf import settings
@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from detection.detector.files import file_sha256
 from detection.serving.models import ModelVersion
+from detection.serving.onnx_external import NotOnnx, external_files
 
 BUNDLED = "bundled"
 SAMPLES_DIR = Path(__file__).resolve().parents[2] / "simulation" / "samples"
@@ -52,11 +53,31 @@ class ModelFacts:
     metadata: dict[str, str]
     version: str
     evaluation: dict[str, Any] = field(default_factory=dict)
+    # (location, file) of the tensors stored beside the .onnx: installed with it (detection/serving/onnx_external.py).
+    external: list[tuple[str, Path]] = field(default_factory=list)
 
 
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return text[:300] + ("…" if len(text) > 300 else "")
+
+
+# ONNX metadata is read with ast.literal_eval ("names"): a value this long is refused before parsing
+# (a 200 kB one exhausts the parser: MemoryError), and stored metadata stays small.
+MAX_METADATA_CHARS = 64 * 1024
+
+
+def _size_check(path: Path) -> int:
+    """The file's size, once it is known to be within MODEL_MAX_BYTES: checked before anything reads
+    the file (hashing a 4 GiB file only to refuse it takes seconds)."""
+    if not path.is_file():
+        raise ModelRejected(f"{path}: no such file")
+    size = path.stat().st_size
+    if size == 0:
+        raise ModelRejected(f"{path.name}: the file is empty")
+    if size > settings.MODEL_MAX_BYTES:
+        raise ModelRejected(f"{path.name}: {size:,} bytes; the limit is {settings.MODEL_MAX_BYTES:,} (MODEL_MAX_BYTES)")
+    return size
 
 
 def model_inspect(path: Path) -> ModelFacts:
@@ -73,13 +94,17 @@ def model_inspect(path: Path) -> ModelFacts:
     from detection.detector.onnx import _parse_literal
 
     path = Path(path)
-    if not path.is_file():
-        raise ModelRejected(f"{path}: no such file")
-    size = path.stat().st_size
-    if size == 0:
-        raise ModelRejected(f"{path.name}: the file is empty")
+    size = _size_check(path)
+    try:
+        external = external_files(path)
+    except NotOnnx:
+        external = []  # not a protobuf at all: ONNX Runtime refuses it below, with its reason
+    except ValueError as exc:
+        raise ModelRejected(f"{path.name}: {exc}") from None
+    size += sum(file.stat().st_size for _, file in external)
     if size > settings.MODEL_MAX_BYTES:
-        raise ModelRejected(f"{path.name}: {size:,} bytes; the limit is {settings.MODEL_MAX_BYTES:,} (MODEL_MAX_BYTES)")
+        raise ModelRejected(f"{path.name}: {size:,} bytes with its external data; the limit is "
+                            f"{settings.MODEL_MAX_BYTES:,} (MODEL_MAX_BYTES)")
     try:
         session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime's own exception types: not ONNX, truncated, unsupported ops
@@ -94,6 +119,10 @@ def model_inspect(path: Path) -> ModelFacts:
         raise ModelRejected(f"{path.name}: input {inputs[0].name} is {inputs[0].type} {shape}; "
                             "expected a float image tensor [1, 3, size, size]")
     metadata = dict(session.get_modelmeta().custom_metadata_map)
+    too_long = [key for key, value in metadata.items() if len(key) + len(value) > MAX_METADATA_CHARS]
+    if too_long or sum(len(k) + len(v) for k, v in metadata.items()) > MAX_METADATA_CHARS:
+        raise ModelRejected(f"{path.name}: the metadata ({', '.join(repr(k[:40]) for k in too_long) or 'all of it'}) "
+                            f"is longer than {MAX_METADATA_CHARS:,} characters; ml.export writes a few hundred")
     names = _parse_literal(metadata.get("names"), None)
     if not isinstance(names, dict) or not names:
         raise ModelRejected(f"{path.name}: no class names in the metadata ('names', as written by ml.export)")
@@ -128,7 +157,8 @@ def model_inspect(path: Path) -> ModelFacts:
 
     evaluation = _smoke_count(path.name, detector, decode_image, classes)
     return ModelFacts(sha256=file_sha256(path), size_bytes=size, input_size=size_px, classes=classes,
-                      metadata=metadata, version=metadata.get("version", ""), evaluation=evaluation)
+                      metadata=metadata, version=metadata.get("version", ""), evaluation=evaluation,
+                      external=external)
 
 
 def _expected_anchors(size: int, metadata: dict[str, str]) -> int | None:
@@ -169,7 +199,8 @@ def _smoke_count(name: str, detector, decode_image, classes: dict[str, str]) -> 
 def model_check(path: Path) -> ModelFacts:
     """model_inspect, plus: the same file must not be installed already. Raises ModelRejected."""
     path = Path(path)
-    sha = file_sha256(path) if path.is_file() else ""
+    _size_check(path)  # before hashing: a huge file is refused at once
+    sha = file_sha256(path)
     if sha and (existing := ModelVersion.objects.filter(sha256=sha).first()) is not None:
         raise ModelRejected(f"{path.name}: already installed as #{existing.pk} {existing.name!r} (sha256 {sha[:12]})")
     return model_inspect(path)
@@ -191,20 +222,51 @@ def model_install(*, path: Path, name: str = "", evaluation: dict | None = None,
     version.evaluation = {**facts.evaluation, **(evaluation or {})}
     version.installed_by = user if getattr(user, "pk", None) else None
     version.installed_at = timezone.now()
-    stored = ""
+    stored: list[str] = []
     try:
-        with path.open("rb") as fh:
-            stored = default_storage.save(f"models/{facts.sha256[:16]}-{path.name}", File(fh))
-        version.file.name = stored
+        if facts.external:
+            # ONNX Runtime finds external data by its location beside the model: a folder per version.
+            folder = f"models/{facts.sha256[:16]}"
+            stored.append(_store_as(path, f"{folder}/{path.name}"))
+            for location, file in facts.external:
+                stored.append(_store_as(file, f"{folder}/{location}"))
+        else:
+            with path.open("rb") as fh:
+                stored.append(default_storage.save(f"models/{facts.sha256[:16]}-{path.name}", File(fh)))
+        version.file.name = stored[0]
         with transaction.atomic():
             version.save()
     except Exception as exc:
-        if stored:
-            default_storage.delete(stored)  # no orphan file for a row that was not written
+        for name in stored:
+            default_storage.delete(name)  # no orphan file for a row that was not written
         if isinstance(exc, IntegrityError):  # installed by someone else a moment ago
             raise ModelRejected(f"{path.name}: already installed (sha256 {facts.sha256[:12]})") from None
         raise
     return version
+
+
+def _store_as(source: Path, name: str) -> str:
+    """Save under exactly ``name`` (a storage that would rename it would break the model's references)."""
+    with source.open("rb") as fh:
+        saved = default_storage.save(name, File(fh))
+    if saved != name:
+        default_storage.delete(saved)
+        raise ModelRejected(f"storage already holds {name}; remove it (a leftover of a deleted version?)")
+    return saved
+
+
+def _stored_files(file_name: str) -> list[str]:
+    """The version's stored files: its .onnx, and the external data in its own folder, if it has one."""
+    folder = PurePosixPath(file_name).parent
+    if folder == PurePosixPath("models"):
+        return [file_name]
+    names, pending = [], [str(folder)]
+    while pending:
+        current = pending.pop()
+        dirs, files = default_storage.listdir(current)
+        names += [f"{current}/{f}" for f in files]
+        pending += [f"{current}/{d}" for d in dirs]
+    return names
 
 
 def version_label(version: ModelVersion) -> str:
@@ -271,7 +333,7 @@ def model_delete(*, version: ModelVersion) -> None:
     name = version.file.name
     version.delete()
     if name and not ModelVersion.objects.filter(file=name).exists():
-        transaction.on_commit(lambda: default_storage.delete(name))
+        transaction.on_commit(lambda: [default_storage.delete(n) for n in _stored_files(name)])
 
 
 def local_model_path(*, file_name: str, sha256: str) -> Path:
@@ -289,18 +351,30 @@ def local_model_path(*, file_name: str, sha256: str) -> Path:
             raise ModelRejected(f"{file_name}: content does not match its sha256 {sha256[:12]}")
         return local
     cache_dir = Path(settings.MODEL_CACHE_DIR)
+    folder = PurePosixPath(file_name).parent
+    if folder != PurePosixPath("models"):  # a version with external data: its files beside it, per version
+        cache_dir = cache_dir / sha256
     cache_dir.mkdir(parents=True, exist_ok=True)
     cached = cache_dir / f"{sha256}.onnx"
     if cached.is_file() and file_sha256(cached) == sha256:
         return cached
-    fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".part")
+    if folder != PurePosixPath("models"):
+        for name in _stored_files(file_name):
+            if name != file_name:
+                _download(name, cache_dir / PurePosixPath(name).relative_to(folder))
+    _download(file_name, cached, sha256=sha256)  # last: a whole model file means its data is there too
+    return cached
+
+
+def _download(name: str, target: Path, *, sha256: str = "") -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".part")
     try:
-        with os.fdopen(fd, "wb") as out, default_storage.open(file_name, "rb") as source:
+        with os.fdopen(fd, "wb") as out, default_storage.open(name, "rb") as source:
             shutil.copyfileobj(source, out, 1 << 20)
-        if file_sha256(Path(tmp)) != sha256:
-            raise ModelRejected(f"{file_name}: downloaded content does not match its sha256 {sha256[:12]}")
-        os.replace(tmp, cached)  # atomic: other workers on this host see a whole file or none
+        if sha256 and file_sha256(Path(tmp)) != sha256:
+            raise ModelRejected(f"{name}: downloaded content does not match its sha256 {sha256[:12]}")
+        os.replace(tmp, target)  # atomic: other workers on this host see a whole file or none
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    return cached

@@ -4,7 +4,11 @@ Stored through Django's storage API (local files under MEDIA_ROOT, or S3 with ME
 The ingest writes the file BEFORE its transaction (no I/O while the camera's row is locked) and
 hands it to frame_record, which keeps it when the event commits and deletes it otherwise; the
 files of trimmed events are deleted after the trim commits. So every kept event has its file and
-no file outlives its event.
+no file outlives its event -- unless the process dies between the write and the commit, or between
+a trim's commit and its deletes (kill -9, power cut). frames_sweep catches those: at start-up and
+every FRAME_SWEEP_INTERVAL_S it deletes the files under frames/ (and review/) that no row names and
+that are older than FRAME_SWEEP_GRACE_S (longer than any request, so a file whose transaction may
+still commit is never touched). `manage.py sweep_frames` runs the same sweep once.
 
 Bounded: a frame within FRAME_STORE_MAX_SIDE and FRAME_STORE_MAX_BYTES is kept as received; any
 other is re-encoded as JPEG until it fits, so a camera's frames never take more than
@@ -20,7 +24,9 @@ import secrets
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from django.apps import apps
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -28,6 +34,9 @@ from django.db import transaction
 from django.db.models.signals import post_delete
 from django.utils import timezone
 from PIL import Image, ImageOps
+
+from detection import metrics
+from detection.background import PeriodicThread
 
 logger = logging.getLogger(__name__)
 
@@ -134,6 +143,74 @@ def _event_deleted(sender, instance, using: str, **kwargs) -> None:
     name = instance.image.name if instance.image else ""
     if name:
         transaction.on_commit(lambda: frames_delete([name]), using=using)
+
+
+# Storage folders and the model whose rows own their files: a file no row names is an orphan. The
+# review room's model is named by its label through the app registry (review sits above stock, so
+# this module does not import it).
+SWEPT = (("frames", "detection.DetectionEvent"), ("review", "detection.ReviewFrame"))
+_SWEEP_CHUNK = 500  # names per "which of these are referenced?" query (SQLite's variable limit)
+
+
+def _files_under(folder: str) -> Iterable[str]:
+    """Every storage name under ``folder`` (recursively; local files or S3 keys)."""
+    try:
+        dirs, files = default_storage.listdir(folder)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    for name in files:
+        yield f"{folder}/{name}"
+    for sub in dirs:
+        yield from _files_under(f"{folder}/{sub}")
+
+
+def _older_than(name: str, cutoff: datetime) -> bool:
+    try:
+        return default_storage.get_modified_time(name) < cutoff
+    except (FileNotFoundError, OSError):
+        return False  # gone meanwhile (deleted by its own trim): nothing to do
+
+
+def frames_sweep(*, grace_s: float | None = None, now: datetime | None = None) -> list[str]:
+    """Delete stored frames no row names and that were written more than ``grace_s`` ago.
+
+    The grace period (FRAME_SWEEP_GRACE_S by default) must be longer than any request: a file is
+    written before its transaction, so a younger unreferenced file may still be about to commit.
+    Returns the names deleted.
+    """
+    grace = settings.FRAME_SWEEP_GRACE_S if grace_s is None else grace_s
+    cutoff = (now or timezone.now()) - timedelta(seconds=grace)
+    removed: list[str] = []
+    for folder, model_label in SWEPT:
+        model = apps.get_model(model_label)
+        old = [name for name in _files_under(folder) if _older_than(name, cutoff)]
+        for start in range(0, len(old), _SWEEP_CHUNK):
+            chunk = old[start : start + _SWEEP_CHUNK]
+            named = set(model.objects.filter(image__in=chunk).values_list("image", flat=True))
+            orphans = [name for name in chunk if name not in named]
+            frames_delete(orphans)
+            removed.extend(orphans)
+    if removed:
+        logger.warning("deleted %d stored frame(s) that no row names (left by a crash)", len(removed))
+    return removed
+
+
+def _sweep_round() -> None:
+    metrics.frames_swept(len(frames_sweep()))
+
+
+# Once at start-up (in the background, so start-up is not delayed), then every FRAME_SWEEP_INTERVAL_S.
+frame_sweep = PeriodicThread("frame-sweep", _sweep_round, first_run_at_start=True)
+
+
+def start_frame_sweep(interval_s: int) -> bool:
+    """Start the sweep once per process; interval 0 disables it. Returns whether it started."""
+    return frame_sweep.start(interval_s)
+
+
+def stop_frame_sweep() -> None:
+    """Called when the server shuts down: no sweep starts after this (one under way finishes)."""
+    frame_sweep.stop()
 
 
 def connect_signals() -> None:

@@ -83,11 +83,16 @@ class StockState(models.Model):
     def __str__(self) -> str:
         return f"{self.camera}: {self.count_status}"
 
-    def clean(self) -> None:
+    def clean_fields(self, exclude=None) -> None:
+        super().clean_fields(exclude=exclude)
+        if exclude and "zones" in exclude:
+            return  # a thresholds-only save: a stored zone must never make it fail
         try:
             self.zones = zones_validate(self.zones)
         except ValidationError as exc:
             raise ValidationError({"zones": exc.messages}) from exc
+
+    def clean(self) -> None:
         if self.critical_level is not None and self.target_capacity is not None:
             if self.critical_level >= self.target_capacity:
                 raise ValidationError(

@@ -172,8 +172,14 @@ def stock_thresholds_update(
         state.target_capacity = target_capacity
         if smoothing_window is not None:
             state.smoothing_window = smoothing_window
-        state.full_clean(exclude=["camera"])
+        # Zones have their own update (stock_zones_update): a threshold change never fails because of them.
+        state.full_clean(exclude=["camera", "zones"])
         if state.smoothed_count is not None:
+            # A new window smooths over the kept counts at once, not from the old window's median.
+            counts = list(DetectionEvent.objects.filter(camera=camera).exclude(status=Status.FAULT)
+                          .order_by("-id").values_list("raw_count", flat=True)[: state.smoothing_window])
+            if counts:
+                state.smoothed_count = statistics.median_low(counts)
             state.count_status = state.status_for(state.smoothed_count)
         _manager_change_save(camera, state, previous_status)
     return state

@@ -8,6 +8,7 @@ with them.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -19,6 +20,11 @@ MAX_ZONES = 8
 MAX_POINTS = 32
 # Box coordinates are stored with 4 decimals: 0.1 px on a 1000 px frame, and small JSON.
 DECIMALS = 4
+# Zone points are stored with 6 decimals, and validated as stored: two points that differ only beyond
+# the 6th decimal are one point once saved (and a polygon that is valid only before rounding is not).
+ZONE_DECIMALS = 6
+# Points closer than this (a tenth of a pixel on a 1000 px frame) count as the same point.
+MIN_POINT_DISTANCE = 1e-4
 
 Point = tuple[float, float]
 Polygon = list[list[float]]
@@ -61,14 +67,21 @@ def _polygon(polygon: Any, number: int) -> Polygon:
         if (not isinstance(point, (list, tuple)) or len(point) != 2
                 or not all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in point)):
             raise ValidationError(f"{label}, point {index}: must be [x, y] with two numbers (got {point!r}).")
-        x, y = float(point[0]), float(point[1])
+        try:
+            x, y = float(point[0]), float(point[1])
+        except OverflowError:  # an integer with hundreds of digits
+            x = y = float("inf")
         if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
             raise ValidationError(
                 f"{label}, point {index}: coordinates must lie within 0..1 of the frame (got [{x:g}, {y:g}])."
             )
-        points.append((x, y))
-    if len(set(points)) < len(points):
-        raise ValidationError(f"{label}: the same point appears twice.")
+        # Checked as it will be stored, so what is saved always passes this check again (GET -> PUT).
+        points.append((round(x, ZONE_DECIMALS), round(y, ZONE_DECIMALS)))
+    for i, a in enumerate(points):
+        for j in range(i + 1, len(points)):
+            if math.dist(a, points[j]) < MIN_POINT_DISTANCE:
+                raise ValidationError(f"{label}: points {i + 1} and {j + 1} are the same point (closer than "
+                                      f"{MIN_POINT_DISTANCE:g} of the frame); remove one.")
     crossing = _self_crossing(points)
     if crossing is not None:
         first, second = crossing
@@ -76,7 +89,7 @@ def _polygon(polygon: Any, number: int) -> Polygon:
                               "draw the points in order around the zone.")
     if abs(_area(points)) < 1e-6:
         raise ValidationError(f"{label}: the points lie on one line; a zone must enclose an area.")
-    return [[round(x, 6), round(y, 6)] for x, y in points]
+    return [[x, y] for x, y in points]
 
 
 def _area(points: Sequence[Point]) -> float:
