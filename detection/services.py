@@ -188,9 +188,22 @@ def _frame_record(
         camera.last_seen_at = now
         transaction.on_commit(lambda: _broadcast(camera_id=camera.pk, event_id=event.pk))
         state.fault = verdict.fault
-        _fault_alert(camera, state, previous_fault, now)
-        _stock_alert(camera, state, previous_status, now)
+        if state.offline_alerted_at is not None:
+            _back_online_alert(camera, state, now)  # says the state it came back in, FAULT included
+        else:
+            _fault_alert(camera, state, previous_fault, now)
+            _stock_alert(camera, state, previous_status, now)
     return event
+
+
+def _back_online_alert(camera: Camera, state: StockState, now: datetime) -> None:
+    """A frame from a camera that was alerted OFFLINE: one "back online" alert, from OFFLINE to what the
+    dashboard shows now (FAULT with its reason, or the count status), claimed in this transaction so
+    the offline checker does not send a second one (its conditional UPDATE finds nothing to flip)."""
+    StockState.objects.filter(pk=state.pk).update(offline_alerted_at=None)
+    state.offline_alerted_at = None
+    status = Status.FAULT if state.fault else state.count_status
+    alerts_enqueue(camera=camera, alert=_alert(camera, state, Status.OFFLINE, status, reason=state.fault), now=now)
 
 
 def stock_thresholds_update(
@@ -301,11 +314,13 @@ def cameras_check_offline(*, now: datetime | None = None) -> list[StockAlert]:
     for state in states:
         camera = state.camera
         offline = camera.is_offline(now)
+        # What the dashboard showed (or shows again): FAULT while the frames cannot be counted.
+        shown = Status.FAULT if state.fault else state.count_status
         if offline and state.offline_alerted_at is None:
-            alert = _alert(camera, state, state.count_status, Status.OFFLINE)
+            alert = _alert(camera, state, shown, Status.OFFLINE, reason=state.fault)
             claimed = _offline_claim(state, alert, alerted_at=now, now=now)
         elif not offline and state.offline_alerted_at is not None:
-            alert = _alert(camera, state, Status.OFFLINE, state.count_status)
+            alert = _alert(camera, state, Status.OFFLINE, shown, reason=state.fault)
             claimed = _offline_claim(state, alert, alerted_at=None, now=now)
         else:
             continue

@@ -43,6 +43,14 @@ class WebhookRefused(ValueError):
     """The URL is not one the server may call."""
 
 
+class WebhookHTTPError(RuntimeError):
+    """The receiver answered with a status other than 2xx (its body is kept for the log, never shown)."""
+
+    def __init__(self, status: int, host: str, body: bytes) -> None:
+        super().__init__(f"HTTP {status} from {host}: {body[:200]!r}")
+        self.status = status
+
+
 class WebhookUnresolvable(WebhookRefused):
     """The host does not resolve (now): refused at send time, retried later."""
 
@@ -112,7 +120,7 @@ def payload(*, alert: StockAlert, alert_id: int, style: str) -> bytes:
     if style == "text":
         return json.dumps({"text": f"{alert.subject()}\n{alert.body()}Alert id: {alert_id}"}).encode()
     return json.dumps({"id": alert_id, "kind": alert.kind, "subject": alert.subject(), "text": alert.body(),
-                       **alert.as_dict()}).encode()
+                       "url": alert.url, **alert.as_dict()}).encode()
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -142,4 +150,4 @@ def webhook_post(*, url: str, body: bytes, alert_id: int, secret: str = "") -> N
     finally:
         pool.close()
     if not 200 <= response.status < 300:
-        raise RuntimeError(f"HTTP {response.status} from {host}: {response.data[:200]!r}")
+        raise WebhookHTTPError(response.status, host, response.data)
