@@ -114,14 +114,3 @@ def inspector(request: HttpRequest) -> HttpResponse:
         {"model": panels.model_info(), "ingest_max_bytes": settings.INGEST_MAX_BYTES,
          "ingest_max_pixels": settings.INGEST_MAX_PIXELS},
     )
-
-
-@login_required
-@permission_required("detection.view_alertdelivery", raise_exception=True)
-@require_GET
-def alert_log(request: HttpRequest) -> HttpResponse:
-    """Every alert: when, why, by which channel to whom, tries, delivered or the last error."""
-    camera = request.GET.get("camera") or ""
-    return render(request, "dashboard/alerts.html",
-                  {"alerts": selectors.alert_log(camera_slug=camera or None), "camera": camera,
-                   "cameras": selectors.camera_choices()})

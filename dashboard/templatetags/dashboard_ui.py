@@ -80,9 +80,9 @@ def sparkline(counts: list[int], status: str = "WAITING", *, target: int | None 
 
 
 THRESHOLD_FIELDS = (
-    ("critical_level", "Critical ≤"),
-    ("target_capacity", "Target"),
-    ("smoothing_window", "Smoothing"),
+    ("critical_level", "Critical level (≤)"),
+    ("target_capacity", "Target (≥)"),
+    ("smoothing_window", "Smoothing (frames)"),
 )
 
 

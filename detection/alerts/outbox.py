@@ -283,3 +283,16 @@ def alerts_drain(timeout: float) -> int:
         return 0
     finally:
         close_old_connections()
+
+
+def alert_channels() -> list[tuple[str, str, AlertWebhook | None]]:
+    """(channel, where to, webhook) of every channel configured now, whatever kinds it takes: the alert
+    log lists them (with "send a test") and warns when there are none."""
+    channels: list[tuple[str, str, AlertWebhook | None]] = []
+    if settings.ALERT_EMAILS:
+        channels.append((AlertDelivery.Channel.EMAIL, ", ".join(settings.ALERT_EMAILS), None))
+    if settings.ALERT_SNS_TOPIC_ARN:
+        channels.append((AlertDelivery.Channel.SNS, settings.ALERT_SNS_TOPIC_ARN, None))
+    for webhook in AlertWebhook.objects.filter(is_active=True).order_by("id"):
+        channels.append((AlertDelivery.Channel.WEBHOOK, webhook.target(), webhook))
+    return channels
