@@ -119,3 +119,12 @@ def test_a_tapped_event_brings_its_frame_into_view_on_a_phone(site, page_in):
     page.locator("#camera-event-rows .event-link").last.click()
     page.wait_for_function("() => { const r = document.getElementById('selected-heading').getBoundingClientRect();"
                            " return r.top >= -1 && r.top < window.innerHeight; }", timeout=5_000)
+
+
+def test_cards_turn_grey_while_the_live_connection_is_down(site, page_in):
+    page = page_in({"width": 1440, "height": 900})
+    live.log_in(page, site.url, "viewer")
+    live.wait_live(page)
+    assert page.evaluate("getComputedStyle(document.querySelector('.camera-card')).filter") == "none"
+    page.evaluate("document.getElementById('connection').dataset.state = 'reconnecting'")  # as dashboard.js does
+    assert page.evaluate("getComputedStyle(document.querySelector('.camera-card')).filter") == "grayscale(1)"
