@@ -79,6 +79,21 @@ def sparkline(counts: list[int], status: str = "WAITING", *, target: int | None 
     )
 
 
+@register.filter
+def fill_percent(card) -> int:
+    """Bar width: the smoothed count (the one the status follows) against the target, capped at 100."""
+    count, target = card.smoothed_count, card.target_capacity
+    if not count or target <= 0:
+        return 0
+    return min(100, round(100 * count / target))
+
+
+@register.simple_tag
+def view_query(view, **changes: str) -> str:
+    """The dashboard's URL query for `view` with some parts changed (dashboard/triage.py)."""
+    return view.query(**changes)
+
+
 THRESHOLD_FIELDS = (
     ("critical_level", "Critical level (≤)"),
     ("target_capacity", "Target (≥)"),
@@ -96,4 +111,4 @@ def threshold_fields(card, form=None) -> list[tuple[str, str, object]]:
     ]
 
 
-__all__ = ["iso", "sparkline", "status_class", "threshold_fields"]
+__all__ = ["fill_percent", "iso", "sparkline", "status_class", "threshold_fields", "view_query"]

@@ -176,7 +176,7 @@ async def test_the_camera_socket_pushes_its_frames_and_nothing_of_other_cameras(
     html = await communicator.receive_from(timeout=10)
     assert f'src="/cameras/dock-1/events/{event.pk}/image"' in html
     assert f'id="camera-event-{event.pk}"' in html
-    assert f'data-field="count" class="text-4xl font-bold tabular-nums">{event.raw_count}<' in html
+    assert f'data-field="count" class="text-4xl font-bold tabular-nums">{event.smoothed_count}<' in html
     await communicator.disconnect()
 
 
