@@ -18,7 +18,7 @@ STATUS_STYLES = {
     "CRITICAL": {"badge": "bg-red-600 text-white", "bar": "bg-red-500", "ring": "ring-red-500/60", "line": "#ef4444"},
     "WARNING": {"badge": "bg-amber-400 text-slate-950", "bar": "bg-amber-400", "ring": "ring-amber-400/60",
                 "line": "#f59e0b"},
-    "FULL": {"badge": "bg-emerald-600 text-white", "bar": "bg-emerald-500", "ring": "ring-emerald-500/50",
+    "FULL": {"badge": "bg-emerald-700 text-white", "bar": "bg-emerald-500", "ring": "ring-emerald-500/50",
              "line": "#10b981"},
     "WAITING": {"badge": "bg-slate-500 text-white", "bar": "bg-slate-500", "ring": "ring-slate-600/40",
                 "line": "#94a3b8"},
