@@ -5,9 +5,13 @@ Protocol (htmx-ext-ws on the page):
   joins the "dashboard" group and sends a full snapshot (every partial), so a page that reconnects
   after a restart catches up on whatever it missed.
 - server -> page: HTML whose top-level elements carry ids (and hx-swap-oob); htmx swaps each in place.
-- page -> server: JSON `{"camera": "<slug>"|""}` when the activity filter changes (so pushed log
-  rows respect it); anything else is ignored.
-- group event "stock.updated" {camera_id, event_id}: re-render that camera's partials.
+- connect query: the page's view (`status`, `q`, `sort`, `camera`; dashboard/triage.py), so the
+  snapshot and every push obey the screen's filter.
+- page -> server: JSON with any of `camera`, `status`, `q`, `sort` when the view changes (the page
+  sends what its URL now says); the grid and the activity log come back re-rendered for it. Anything
+  else is ignored.
+- group event "stock.updated" {camera_id, event_id}: re-render that camera's partials; a card that
+  enters or leaves this screen's filter (or moves in its order) re-renders the grid instead.
 
 The ORM is only touched inside database_sync_to_async: rendering runs in a worker thread.
 """
@@ -25,6 +29,7 @@ from dashboard import broadcasts, panels
 from dashboard import metrics
 from dashboard.broadcasts import DASHBOARD_GROUP
 from dashboard.socket_auth import NO_ACCESS, SIGNED_OUT, VIEW, close_code_now, scope_session_group
+from dashboard.triage import DashboardView, LiveGrid
 from detection.rest import json_loads
 
 logger = logging.getLogger(__name__)
@@ -32,6 +37,7 @@ logger = logging.getLogger(__name__)
 # Application close codes (4000-4999 are ours): the socket has no logged-in user / the user has no
 # dashboard role (detection.view_stockstate: Operators, Managers, Auditors). Checked again before
 # every push and closed at logout (dashboard/socket_auth.py).
+VIEW_FIELDS = ("status", "q", "sort", "camera")
 
 
 class DashboardConsumer(AsyncWebsocketConsumer):
@@ -51,7 +57,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             await self.close(code=NO_ACCESS)
             return
         query = parse_qs(self.scope.get("query_string", b"").decode())
-        self.camera_filter: str = (query.get("camera") or [""])[0]
+        self.grid = LiveGrid(DashboardView.from_query(query))
         csrf = self.scope.get("cookies", {}).get("csrftoken", "")
         self.viewer: panels.Viewer = await database_sync_to_async(panels.Viewer.of)(user, csrf)
         broadcasts.remember_server_loop(asyncio.get_running_loop())
@@ -62,7 +68,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         await self.accept()
         self.counted = True
         metrics.websocket_opened()
-        await self.send(text_data=await self._render(panels.snapshot_html, camera_slug=self.camera_filter))
+        await self.send(text_data=await self._render(panels.snapshot_html, grid=self.grid))
 
     async def disconnect(self, code: int) -> None:
         if getattr(self, "counted", False):
@@ -77,11 +83,13 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             message = json_loads(text_data or "")
         except ValueError:
             return
-        if not isinstance(message, dict) or "camera" not in message:
+        if not isinstance(message, dict) or not any(name in message for name in VIEW_FIELDS):
             return
-        self.camera_filter = str(message.get("camera") or "")[:50]
-        html = await self._render_activity()
-        await self.send(text_data=html)
+        view = self.grid.view
+        current = {"status": view.status, "q": view.q, "sort": view.sort, "camera": view.camera}
+        changes = {name: str(message[name] or "")[:100] for name in VIEW_FIELDS if name in message}
+        self.grid = LiveGrid(DashboardView.from_query({**current, **changes}))
+        await self.send(text_data=await self._render_view())
 
     async def stock_updated(self, event: dict) -> None:
         """A frame was stored or thresholds changed (detection's "stock changed" hook, after commit)."""
@@ -89,8 +97,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             await self.close(code=code)  # signed out (or lost the role) since connecting: no more updates
             return
         html = await self._render(
-            panels.update_html, camera_id=event["camera_id"], event_id=event.get("event_id"),
-            camera_slug=self.camera_filter,
+            panels.update_html, camera_id=event["camera_id"], event_id=event.get("event_id"), grid=self.grid,
         )
         await self.send(text_data=html)
 
@@ -99,9 +106,8 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         return build(self.viewer, **kwargs)
 
     @database_sync_to_async
-    def _render_activity(self) -> str:
-        context = {**panels.activity_context(self.camera_filter), "oob": True}
-        return panels.render_partial("activity-log", context)
+    def _render_view(self) -> str:
+        return panels.view_html(grid=self.grid)
 
     async def session_ended(self, event: dict) -> None:
         """This socket's session logged out (dashboard/socket_auth.py)."""

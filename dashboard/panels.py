@@ -11,6 +11,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from dashboard.triage import DashboardView, LiveGrid
 from detection.serving.runtime import ModelUnavailable, serving
 from detection.stock import selectors
 
@@ -46,16 +47,25 @@ def status_context(cards: list[selectors.CameraCard] | None = None) -> dict[str,
     return {"summary": selectors.system_summary(cards=cards), "model": model_info()}
 
 
-def activity_context(camera_slug: str | None) -> dict[str, Any]:
-    slug = camera_slug if camera_slug and selectors.camera_by_slug(camera_slug) else ""
+def activity_context(view: DashboardView) -> dict[str, Any]:
+    slug = view.camera if view.camera and selectors.camera_by_slug(view.camera) else ""
     return {
         "events": selectors.activity_log(camera_slug=slug or None, limit=ACTIVITY_LIMIT),
         "activity_filter": slug,
         "activity_cameras": selectors.camera_choices(),
+        "view": view,
     }
 
 
-def page_context(viewer: Viewer, *, camera_slug: str | None = None) -> dict[str, Any]:
+def inventory_context(view: DashboardView, cards: list[selectors.CameraCard] | None = None) -> dict[str, Any]:
+    """The grid as `view` filters and sorts it, with the filter's options and their counts."""
+    cards = selectors.camera_cards() if cards is None else cards
+    return {"shown_cards": view.apply(cards), "cards_total": len(cards), "view": view,
+            "status_choices": view.status_choices(cards), "sort_choices": view.sort_choices()}
+
+
+def page_context(viewer: Viewer, *, view: DashboardView | None = None) -> dict[str, Any]:
+    view = view or DashboardView()
     cards = selectors.camera_cards()
     return {
         "cards": cards,
@@ -64,7 +74,8 @@ def page_context(viewer: Viewer, *, camera_slug: str | None = None) -> dict[str,
         "ingest_max_bytes": settings.INGEST_MAX_BYTES,
         "now": timezone.now(),
         **status_context(cards),
-        **activity_context(camera_slug),
+        **activity_context(view),
+        **inventory_context(view, cards),
     }
 
 
@@ -75,27 +86,52 @@ def render_partial(name: str, context: dict[str, Any], request=None) -> str:
 # --- WebSocket payloads: top-level elements with ids, each swapped out-of-band -----------------
 
 
-def snapshot_html(viewer: Viewer, *, camera_slug: str | None) -> str:
+def snapshot_html(viewer: Viewer, *, grid: LiveGrid) -> str:
     """Everything, for a fresh or re-established connection: whatever it missed is replaced."""
-    context = {**page_context(viewer, camera_slug=camera_slug), "oob": True}
+    context = {**page_context(viewer, view=grid.view), "oob": True}
+    grid.remember(context["cards"])
     return "".join(
         render_partial(name, context) for name in ("system-status", "inventory", "thresholds", "activity-log")
     )
 
 
-def update_html(viewer: Viewer, *, camera_id: int, event_id: int | None, camera_slug: str | None) -> str:
-    """After one camera's frame (event_id) or threshold change (event_id None)."""
+def view_html(*, grid: LiveGrid) -> str:
+    """The screen changed its view (filter, search, sort, activity camera): its grid and log, re-rendered."""
+    cards = selectors.camera_cards()
+    grid.remember(cards)
+    return (render_partial("inventory", {**inventory_context(grid.view, cards), "oob": True})
+            + render_partial("activity-log", {**activity_context(grid.view), "oob": True}))
+
+
+def update_html(viewer: Viewer, *, camera_id: int, event_id: int | None, grid: LiveGrid) -> str:
+    """After one camera's frame (event_id) or threshold change (event_id None).
+
+    The card is swapped in place when it stays where it is; a card that enters or leaves this screen's
+    filter, or changes place in its order or status, re-renders the grid, so a screen filtered to
+    CRITICAL never shows a camera that is not (and shows one the moment it becomes CRITICAL).
+    """
     card = selectors.camera_card(camera_id=camera_id)
     parts = [render_partial("system-status", {**status_context(), "oob": True})]
-    if card is None:  # deactivated meanwhile: re-send the grid so its card disappears
-        parts.append(render_partial("inventory", {"cards": selectors.camera_cards(), "oob": True}))
+    change, status_changed = ("grid", True) if card is None else grid.after_change(card)  # None: deactivated
+    if change == "grid":
+        cards = selectors.camera_cards()
+        grid.remember(cards)
+        parts.append(render_partial("inventory", {**inventory_context(grid.view, cards), "oob": True}))
+    else:
+        if change == "card":
+            parts.append(render_partial("camera-card", {"card": card, "oob": True}))
+        if status_changed:  # the counts beside each status filter
+            choices = grid.view.status_choices(grid.keys.values())
+            parts.append(render_partial("triage-status", {"view": grid.view, "status_choices": choices,
+                                                          "oob": True}))
+    if card is None:
         return "".join(parts)
-    parts.append(render_partial("camera-card", {"card": card, "oob": True}))
+    camera_slug = grid.view.camera
     if event_id is None:
         # Only threshold changes touch the settings row, so a frame never clobbers a manager's typing.
         parts.append(render_partial("threshold-row", {"card": card, "can_manage": viewer.can_manage,
                                                       "csrf_token": viewer.csrf_token, "oob": True}))
     elif not camera_slug or camera_slug == card.slug:
-        context = {**activity_context(camera_slug), "new_event_id": event_id, "oob": True}
+        context = {**activity_context(grid.view), "new_event_id": event_id, "oob": True}
         parts.append(render_partial("activity-log", context))
     return "".join(parts)

@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
+from dashboard.camera import frame_view
 from detection.models import DetectionEvent, ReviewFrame
 from detection.review.services import MAX_CORRECT_COUNT, NOTE_MAX, review_flag
 from detection.stock import selectors
@@ -41,7 +42,7 @@ def _event_or_404(slug: str, event_id: int) -> tuple[object, DetectionEvent]:
 def event_flag(request: HttpRequest, slug: str, event_id: int) -> HttpResponse:
     """GET: the form (a dialog for htmx, a page otherwise). POST: keep the frame for review."""
     camera, event = _event_or_404(slug, event_id)
-    context = {"camera": camera, "event": event, "slug": slug}
+    context = {"camera": camera, "event": event, "slug": slug, "frame": frame_view(event)}
     if request.method == "GET":
         context["form"] = FlagForm(initial={"correct_count": event.raw_count})
         return render(request, f"{TEMPLATE}#flag-dialog" if request.htmx else TEMPLATE, context)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterable, Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET
 from dashboard.views import may_view
 from detection.history import selectors as history
 from detection.history.api import stockout_rows
-from detection.history.ranges import MAX_RANGE, PRESETS, RangeError, TimeRange, day_start, parse_range
+from detection.history.ranges import MAX_RANGE, PRESETS, RangeError, TimeRange, day_start, local_date, parse_range
 from detection.models import StockState
 from detection.rest import BadRequest
 from devices.models import Camera
@@ -61,6 +61,8 @@ def _csv_response(filename: str, header: list[str], rows: Iterable[Iterable]) ->
 def _cell(value) -> str:
     if value is None:
         return ""
+    if isinstance(value, datetime):
+        return timezone.localtime(value).isoformat()  # the site's zone, its offset written out
     if hasattr(value, "isoformat"):
         return value.isoformat()
     text = str(value)
@@ -100,13 +102,19 @@ def trends_data(camera: Camera, window: TimeRange) -> dict:
     critical, target = _levels(camera)
     cameras = Camera.objects.filter(pk=camera.pk)
     by_camera = history.timelines(cameras=cameras, window=window, camera=camera)
-    segments = by_camera.get(camera.pk, [])
-    per_day = history.stockout_report(window=window, period="day", camera=camera, segments_by_camera=by_camera)
+    # Nothing was watched before the camera existed: the timeline starts there, not as WAITING.
+    since = camera.created_at
+    segments = [s for s in by_camera.get(camera.pk, []) if s.end > since]
+    per_day = [row for row in history.stockout_report(window=window, period="day", camera=camera,
+                                                      segments_by_camera=by_camera)
+               if row.period_start >= local_date(since)]
     return {
         "camera": camera.slug, "start": window.start.isoformat(), "end": window.end.isoformat(), "live": window.live,
         "critical_level": critical, "target_capacity": target,
         "series": history.chart_series(camera=camera, window=window),
-        "timeline": [{"start": s.start.isoformat(), "end": s.end.isoformat(), "status": s.status} for s in segments],
+        "camera_since": since.isoformat(), "time_zone": str(timezone.get_current_timezone()),
+        "timeline": [{"start": max(s.start, since).isoformat(), "end": s.end.isoformat(), "status": s.status}
+                     for s in segments],
         "critical_per_day": [{"day": row.period_start.isoformat(), "minutes": round(row.minutes_critical, 1),
                               "stockouts": row.stockouts} for row in per_day],
         "generated_at": timezone.now().isoformat(),
@@ -144,6 +152,8 @@ def stockout_report(request: HttpRequest) -> HttpResponse:
         if params.get("format") == "csv":
             return HttpResponse(str(exc.detail), status=400, content_type="text/plain; charset=utf-8")
         return render(request, "dashboard/stockouts.html", {**context, "error": str(exc.detail)}, status=400)
+    context["show_empty"] = show_empty = params.get("empty") == "1"
+    rows = _report_rows(rows, period=context["period"], show_empty=show_empty)
     if params.get("format") == "csv":
         header = ["camera", "camera_name", "period_start", "minutes_critical", "stockouts", "longest_min",
                   "median_recover_min"]
@@ -151,8 +161,24 @@ def stockout_report(request: HttpRequest) -> HttpResponse:
         return _csv_response(f"stockouts-{context['period']}.csv", header, data)
     csv_query = params.copy()
     csv_query["format"] = "csv"
-    context.update(rows=rows, csv_query=csv_query.urlencode())
+    empty_query = params.copy()
+    if show_empty:
+        empty_query.pop("empty", None)
+    else:
+        empty_query["empty"] = "1"
+    context.update(rows=rows, csv_query=csv_query.urlencode(), empty_query=empty_query.urlencode())
     return render(request, "dashboard/stockouts.html", context)
+
+
+def _report_rows(rows: list, *, period: str, show_empty: bool) -> list:
+    """Drop the periods that ended before a camera existed (nothing was watched: not "0 minutes") and,
+    unless asked for, the camera × period rows without a minute in CRITICAL."""
+    since = {slug: local_date(at) for slug, at in Camera.objects.values_list("slug", "created_at")}
+    span = timedelta(days=7 if period == "week" else 1)
+    kept = [row for row in rows if row.camera not in since or row.period_start + span > since[row.camera]]
+    if not show_empty:
+        kept = [row for row in kept if row.stockouts or row.minutes_critical >= 0.05]
+    return kept
 
 
 TODAY_LIMIT = 5

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dashboard import camera, review, trends, views
+from dashboard import alerts, camera, review, trends, views
 
 app_name = "dashboard"
 
@@ -17,7 +17,9 @@ urlpatterns = [
     path("cameras/<slug:slug>/events/<int:event_id>/flag/", review.event_flag, name="event-flag"),
     path("review/<int:frame_id>/image", review.review_image, name="review-image"),
     path("inspector/", views.inspector, name="inspector"),
-    path("alerts/", views.alert_log, name="alerts"),
+    path("alerts/", alerts.alert_log, name="alerts"),
+    path("alerts/<int:alert_id>/ack/", alerts.alert_ack, name="alert-ack"),
+    path("alerts/test/", alerts.alert_test, name="alert-test"),
     path("cameras/<slug:slug>/trends/", trends.camera_trends, name="trends"),
     path("cameras/<slug:slug>/trends/data/", trends.camera_trends_data, name="trends-data"),
     path("cameras/<slug:slug>/readings.csv", trends.camera_readings_csv, name="readings-csv"),

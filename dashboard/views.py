@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -14,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from dashboard import panels
 from dashboard.forms import ThresholdsForm
-from detection.alerts import selectors as alert_selectors
+from dashboard.triage import DashboardView
 from detection.stock import selectors
 from detection.stock.services import stock_thresholds_update
 
@@ -30,8 +32,12 @@ def _viewer(request: HttpRequest) -> panels.Viewer:
     return panels.Viewer.of(request.user, csrf_token=get_token(request))
 
 
+def _view(request: HttpRequest) -> DashboardView:
+    return DashboardView.from_query(request.GET)
+
+
 def _page(request: HttpRequest, *, status: int = 200, **overrides) -> HttpResponse:
-    context = panels.page_context(_viewer(request), camera_slug=request.GET.get("camera"))
+    context = panels.page_context(_viewer(request), view=_view(request))
     context.update(overrides)
     return render(request, panels.PAGE, context, status=status)
 
@@ -50,19 +56,42 @@ def status_partial(request: HttpRequest) -> HttpResponse:
     return render(request, f"{panels.PAGE}#system-status", panels.status_context())
 
 
+def _view_changed(request: HttpRequest, view: DashboardView, first: str) -> HttpResponse:
+    """A filter, search, sort or activity camera was chosen with htmx: the grid and the log both
+    come back (their links carry the whole view), the `first` one as the target, the other
+    out-of-band, and the address bar shows the view, so the screen can be bookmarked or reloaded."""
+    inventory = panels.render_partial("inventory", {**panels.inventory_context(view), "oob": first != "inventory"},
+                                      request)
+    activity = panels.render_partial("activity-log", {**panels.activity_context(view),
+                                                      "oob": first != "activity-log"}, request)
+    response = HttpResponse(inventory + activity if first == "inventory" else activity + inventory)
+    url = reverse("dashboard:index") + (f"?{view.query()}" if view.query() else "")
+    current = urlsplit(request.htmx.current_url or "")
+    if f"{current.path}{'?' if current.query else ''}{current.query}" != url:
+        response["HX-Push-Url"] = url
+    response["Vary"] = "HX-Request"
+    return response
+
+
 @login_required
 @may_view
 @require_GET
 def inventory_partial(request: HttpRequest) -> HttpResponse:
-    # Polled every 30 s, so OFFLINE appears even when no camera sends anything.
-    return render(request, f"{panels.PAGE}#inventory", {"cards": selectors.camera_cards()})
+    view = _view(request)
+    if request.htmx and request.htmx.trigger != "inventory":
+        return _view_changed(request, view, "inventory")
+    # Polled every 30 s (trigger "inventory"), so OFFLINE appears even when no camera sends anything.
+    return render(request, f"{panels.PAGE}#inventory", panels.inventory_context(view))
 
 
 @login_required
 @may_view
 @require_GET
 def activity_partial(request: HttpRequest) -> HttpResponse:
-    return render(request, f"{panels.PAGE}#activity-log", panels.activity_context(request.GET.get("camera")))
+    view = _view(request)
+    if request.htmx:
+        return _view_changed(request, view, "activity-log")
+    return render(request, f"{panels.PAGE}#activity-log", panels.activity_context(view))
 
 
 def _card_or_404(slug: str) -> selectors.CameraCard:
@@ -115,14 +144,3 @@ def inspector(request: HttpRequest) -> HttpResponse:
         {"model": panels.model_info(), "ingest_max_bytes": settings.INGEST_MAX_BYTES,
          "ingest_max_pixels": settings.INGEST_MAX_PIXELS},
     )
-
-
-@login_required
-@permission_required("detection.view_alertdelivery", raise_exception=True)
-@require_GET
-def alert_log(request: HttpRequest) -> HttpResponse:
-    """Every alert: when, why, by which channel to whom, tries, delivered or the last error."""
-    camera = request.GET.get("camera") or ""
-    return render(request, "dashboard/alerts.html",
-                  {"alerts": alert_selectors.alert_log(camera_slug=camera or None), "camera": camera,
-                   "cameras": selectors.camera_choices()})

@@ -8,7 +8,7 @@ selectors, API and admin. A room imports only rooms below it (tests/test_archite
     stock/      status rules, StockState, the capped DetectionEvent log, thresholds, smoothing,
                 zones, faults, an event's stored frame, offline detection, alert wording
     history/    per-minute readings, status changes, the stock-out report
-    alerts/     the outbox, channels (e-mail, SNS, webhooks), the alert log
+    alerts/     the outbox, channels (e-mail, SNS, webhooks), the alert log, acknowledgement, test sends
     serving/    model versions (install, activate, rollback), the runtime that serves the active file
     (root)      hooks.py ("stock changed", after commit), metrics.py, rest.py (errors, permissions,
                 the JSON exception handler), background.py (periodic threads), admin_base.py

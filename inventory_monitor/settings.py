@@ -111,6 +111,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "dashboard.context.site_time",
             ],
         },
     },
@@ -195,6 +196,9 @@ LOGIN_REDIRECT_URL = "dashboard:index"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"
+# The site's one local time (an IANA name such as Europe/Berlin): every page, report, chart axis,
+# CSV and alert shows times in it and says so; stock-out days end at its midnight. Browsers in other
+# zones see the site's time, not their own: a depot has one clock.
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
@@ -381,6 +385,9 @@ DYNDNS_TIMEOUT_S = envfloat("DYNDNS_TIMEOUT_S", 10)
 # --- Low-stock alerts (entering/leaving CRITICAL) ------------------------------------------
 ALERT_EMAILS = envlist("ALERT_EMAILS", "")
 ALERT_SNS_TOPIC_ARN = os.environ.get("ALERT_SNS_TOPIC_ARN", "")
+# This site's address as people reach it (https://stock.example.com): alerts link to the camera's page
+# with it. Empty: the link is the page's path only.
+SITE_URL = os.environ.get("SITE_URL", "")
 AWS_REGION = os.environ.get("AWS_REGION", "us-east-1")
 AWS_ENDPOINT_URL = os.environ.get("AWS_ENDPOINT_URL", "")  # e.g. a local moto/localstack server
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")

@@ -18,7 +18,7 @@ STATUS_STYLES = {
     "CRITICAL": {"badge": "bg-red-600 text-white", "bar": "bg-red-500", "ring": "ring-red-500/60", "line": "#ef4444"},
     "WARNING": {"badge": "bg-amber-400 text-slate-950", "bar": "bg-amber-400", "ring": "ring-amber-400/60",
                 "line": "#f59e0b"},
-    "FULL": {"badge": "bg-emerald-600 text-white", "bar": "bg-emerald-500", "ring": "ring-emerald-500/50",
+    "FULL": {"badge": "bg-emerald-700 text-white", "bar": "bg-emerald-500", "ring": "ring-emerald-500/50",
              "line": "#10b981"},
     "WAITING": {"badge": "bg-slate-500 text-white", "bar": "bg-slate-500", "ring": "ring-slate-600/40",
                 "line": "#94a3b8"},
@@ -79,10 +79,25 @@ def sparkline(counts: list[int], status: str = "WAITING", *, target: int | None 
     )
 
 
+@register.filter
+def fill_percent(card) -> int:
+    """Bar width: the smoothed count (the one the status follows) against the target, capped at 100."""
+    count, target = card.smoothed_count, card.target_capacity
+    if not count or target <= 0:
+        return 0
+    return min(100, round(100 * count / target))
+
+
+@register.simple_tag
+def view_query(view, **changes: str) -> str:
+    """The dashboard's URL query for `view` with some parts changed (dashboard/triage.py)."""
+    return view.query(**changes)
+
+
 THRESHOLD_FIELDS = (
-    ("critical_level", "Critical ≤"),
-    ("target_capacity", "Target"),
-    ("smoothing_window", "Smoothing"),
+    ("critical_level", "Critical level (≤)"),
+    ("target_capacity", "Target (≥)"),
+    ("smoothing_window", "Smoothing (frames)"),
 )
 
 
@@ -96,4 +111,4 @@ def threshold_fields(card, form=None) -> list[tuple[str, str, object]]:
     ]
 
 
-__all__ = ["iso", "sparkline", "status_class", "threshold_fields"]
+__all__ = ["fill_percent", "iso", "sparkline", "status_class", "threshold_fields", "view_query"]

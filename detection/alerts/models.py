@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
@@ -67,11 +68,13 @@ class AlertDelivery(models.Model):
         SENT = "SENT", "Sent"
         FAILED = "FAILED", "Failed"  # gave up after ALERT_MAX_ATTEMPTS tries
         SUPERSEDED = "SUPERSEDED", "Superseded"  # a newer alert for the camera replaced it within the cooldown
+        SKIPPED = "SKIPPED", "Not sent (no channel configured)"  # recorded so people see what would have gone out
 
     class Channel(models.TextChoices):
         EMAIL = "email", "E-mail"
         SNS = "sns", "AWS SNS"
         WEBHOOK = "webhook", "Webhook"
+        NONE = "none", "None configured"  # the alert as it would have been sent, had a channel been set up
 
     camera = models.ForeignKey(Camera, on_delete=models.CASCADE, related_name="alerts")
     created_at = models.DateTimeField(db_index=True)
@@ -89,6 +92,11 @@ class AlertDelivery(models.Model):
     claimed_until = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    # "Who is on it": set on every row of one alert (one per channel) at once, by anyone on shift.
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                        related_name="+")
+    acknowledged_note = models.CharField("note", max_length=200, blank=True)
 
     class Meta:
         ordering = ["-id"]
@@ -100,3 +108,8 @@ class AlertDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.camera} {self.previous_status}->{self.status} by {self.channel}: {self.state}"
+
+    def siblings(self) -> models.QuerySet:
+        """The rows of the same alert (one per channel): written together, so same camera, time and change."""
+        return AlertDelivery.objects.filter(camera_id=self.camera_id, created_at=self.created_at,
+                                            previous_status=self.previous_status, status=self.status)

@@ -12,6 +12,10 @@
   carries the row's id for the receiver to drop it.
 - A failed send is retried with exponential back-off (ALERT_RETRY_BASE_S doubling, at most an hour)
   until ALERT_MAX_ATTEMPTS, then marked FAILED with the last error (admin, alert log, /metrics).
+- With no channel configured an alert is still written, as one row of channel "none" marked SKIPPED:
+  the alert log shows what would have been sent, and when (a depot sets up e-mail after the fact).
+- People on shift acknowledge an alert ("who is on it", when, a note): `alert_acknowledge` marks every
+  row of that alert (one per channel) at once.
 - Cooldown (ALERT_COOLDOWN_S, stock alerts only): within it after an alert went out for a camera and
   channel, a new stock alert waits for the cooldown's end, and replaces any older one still waiting;
   if the camera is back where the last alert left it, nothing is sent at all. A flapping count sends
@@ -62,7 +66,16 @@ def alerts_enqueue(*, camera: Camera, alert: StockAlert, now: datetime | None = 
     """Write the alert's rows in the caller's transaction; the sender is woken once it commits."""
     now = now or timezone.now()
     rows = []
-    for channel, recipients, webhook in configured_channels(alert.kind):
+    channels = configured_channels(alert.kind)
+    if not channels:
+        row = AlertDelivery.objects.create(
+            camera=camera, created_at=now, channel=AlertDelivery.Channel.NONE, recipients="", kind=alert.kind,
+            previous_status=alert.previous_status, status=alert.status, smoothed_count=alert.smoothed_count,
+            message=alert.as_dict(), next_attempt_at=now, state=State.SKIPPED,
+            last_error="no alert channel is configured",
+        )
+        return [row]
+    for channel, recipients, webhook in channels:
         row = AlertDelivery(
             camera=camera, created_at=now, channel=channel, recipients=recipients[:1000], webhook=webhook,
             kind=alert.kind,
@@ -167,7 +180,45 @@ def flush_alerts() -> int:
     return total
 
 
-FINISHED = (AlertDelivery.State.SENT, AlertDelivery.State.FAILED, AlertDelivery.State.SUPERSEDED)
+FINISHED = (AlertDelivery.State.SENT, AlertDelivery.State.FAILED, AlertDelivery.State.SUPERSEDED,
+            AlertDelivery.State.SKIPPED)
+
+
+def alert_acknowledge(*, alert: AlertDelivery, user, note: str = "", now: datetime | None = None) -> int:
+    """Mark the alert (all its rows, one per channel) as taken on by ``user``; returns the rows marked.
+
+    The first acknowledgement stands: a second person tapping the same alert does not take it over
+    (they see who is on it already); returns 0 then."""
+    return alert.siblings().filter(acknowledged_at__isnull=True).update(
+        acknowledged_at=now or timezone.now(), acknowledged_by=user, acknowledged_note=note.strip()[:200])
+
+
+def alert_channel_test(*, channel: str, webhook: AlertWebhook | None = None, sent_by: str = "") -> str:
+    """Send a test alert by one channel now, in this thread; returns "" when it went out, else a short
+    reason that is safe to show to anyone who may send tests (never the receiver's answer body: it can
+    hold tokens or internal details). Nothing is written to the outbox."""
+    from detection.alerts.webhooks import WebhookHTTPError, WebhookRefused
+
+    alert = StockAlert(camera_slug="test", camera_name="Test alert", location="", previous_status="FULL",
+                       status="CRITICAL", smoothed_count=None, critical_level=0, target_capacity=0,
+                       test_by=sent_by or "someone")
+    try:
+        if channel == AlertDelivery.Channel.WEBHOOK:
+            webhook_send(alert=alert, alert_id=0, webhook=webhook)
+        elif channel == AlertDelivery.Channel.EMAIL:
+            SENDERS[channel](alert=alert, alert_id=0, recipients=",".join(settings.ALERT_EMAILS))
+        elif channel == AlertDelivery.Channel.SNS:
+            SENDERS[channel](alert=alert, alert_id=0, recipients=settings.ALERT_SNS_TOPIC_ARN)
+        else:
+            return "no such channel"
+    except WebhookHTTPError as exc:
+        return f"the receiver answered HTTP {exc.status}"
+    except WebhookRefused as exc:
+        return str(exc)  # our own check's words (scheme, address), not the receiver's
+    except Exception as exc:  # connection refused, timeout, SMTP or SNS error: the kind, not the details
+        logger.warning("test alert by %s failed: %s", channel, exc)
+        return f"{exc.__class__.__name__} (details in the server log)"
+    return ""
 
 
 def alerts_prune(*, now: datetime | None = None, batch: int = 1000) -> int:
@@ -214,3 +265,16 @@ def alerts_drain(timeout: float) -> int:
         return 0
     finally:
         close_old_connections()
+
+
+def alert_channels() -> list[tuple[str, str, AlertWebhook | None]]:
+    """(channel, where to, webhook) of every channel configured now, whatever kinds it takes: the alert
+    log lists them (with "send a test") and warns when there are none."""
+    channels: list[tuple[str, str, AlertWebhook | None]] = []
+    if settings.ALERT_EMAILS:
+        channels.append((AlertDelivery.Channel.EMAIL, ", ".join(settings.ALERT_EMAILS), None))
+    if settings.ALERT_SNS_TOPIC_ARN:
+        channels.append((AlertDelivery.Channel.SNS, settings.ALERT_SNS_TOPIC_ARN, None))
+    for webhook in AlertWebhook.objects.filter(is_active=True).order_by("id"):
+        channels.append((AlertDelivery.Channel.WEBHOOK, webhook.target(), webhook))
+    return channels

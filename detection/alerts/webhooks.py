@@ -59,6 +59,15 @@ class WebhookRefused(ValueError):
     """The URL is not one the server may call."""
 
 
+class WebhookHTTPError(RuntimeError):
+    """The receiver answered with a status other than 2xx. The message (stored in the alert log) names
+    the status and host only; the answer's body goes to the server log, never into the exception."""
+
+    def __init__(self, status: int, host: str) -> None:
+        super().__init__(f"HTTP {status} from {host}")
+        self.status = status
+
+
 class WebhookUnresolvable(WebhookRefused):
     """The host does not resolve (now): refused at send time, retried later."""
 
@@ -143,7 +152,7 @@ def payload(*, alert: StockAlert, alert_id: int, style: str) -> bytes:
     if style == "text":
         return json.dumps({"text": f"{alert.subject()}\n{alert.body()}Alert id: {alert_id}"}).encode()
     return json.dumps({"id": alert_id, "kind": alert.kind, "subject": alert.subject(), "text": alert.body(),
-                       **alert.as_dict()}).encode()
+                       "url": alert.url, **alert.as_dict()}).encode()
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -176,4 +185,4 @@ def webhook_post(*, url: str, body: bytes, alert_id: int, secret: str = "") -> N
         # The answer's body stays in the server log (admins): the alert log shows the reason to every
         # dashboard role, and an internal service's answer is not theirs to read.
         logger.warning("webhook %s answered HTTP %d: %r", host, response.status, response.data[:200])
-        raise RuntimeError(f"HTTP {response.status} from {host}")
+        raise WebhookHTTPError(response.status, host)

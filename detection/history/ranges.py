@@ -9,7 +9,9 @@ from datetime import date, datetime, time, timedelta
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-PRESETS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
+# 1h and 6h: a camera added this morning fills the chart instead of being a sliver at its right edge.
+PRESETS = {"1h": timedelta(hours=1), "6h": timedelta(hours=6), "24h": timedelta(hours=24), "7d": timedelta(days=7),
+           "30d": timedelta(days=30)}
 MAX_RANGE = timedelta(days=92)  # a quarter: longer asks are refused, not silently cut
 # Moments outside these years are refused: at the calendar's ends (0001, 9999) the day after, a time
 # zone's offset or a week's bucket overflow Python's datetime (OverflowError, a 500).
@@ -24,7 +26,7 @@ class RangeError(ValueError):
 class TimeRange:
     start: datetime
     end: datetime
-    preset: str = ""  # "24h"/"7d"/"30d" when the range ends now (and follows it live), "" for custom
+    preset: str = ""  # "1h"/"6h"/"24h"/"7d"/"30d" when the range ends now (and follows it live), "" for custom
 
     @property
     def live(self) -> bool:
@@ -56,13 +58,13 @@ def _moment(name: str, value: str, *, end: bool) -> datetime:
 
 def parse_range(params, *, default: str = "24h", now: datetime | None = None,
                 max_range: timedelta = MAX_RANGE) -> TimeRange:
-    """`range=24h|7d|30d` (ending now) or `start` and `end` (custom: given dates win over a preset, as
+    """`range=1h|6h|24h|7d|30d` (ending now) or `start` and `end` (custom: given dates win over a preset, as
     in a form whose range menu was left alone); RangeError says what is wrong."""
     now = now or timezone.now()
     start, end = params.get("start") or "", params.get("end") or ""
     preset = params.get("range") or default
     if preset not in PRESETS and preset != "custom":
-        raise RangeError(f"range: {preset[:20]!r} is not one of 24h, 7d, 30d, custom.")
+        raise RangeError(f"range: {preset[:20]!r} is not one of {', '.join(PRESETS)}, custom.")
     if preset in PRESETS and not (start or end):
         return TimeRange(start=now - PRESETS[preset], end=now, preset=preset)
     if not start or not end:

@@ -2,7 +2,8 @@
 (detection.alerts) in the transaction that made the change, so a rollback sends nothing.
 
 Stock alerts when the status enters or leaves CRITICAL; fault alerts once when a camera's frames stop
-being countable and once when they are again; the OFFLINE pair comes from detection.stock.offline.
+being countable and once when they are again; the OFFLINE pair comes from detection.stock.offline,
+except that the first frame from a camera alerted OFFLINE says "back online" itself.
 """
 
 from __future__ import annotations
@@ -32,6 +33,21 @@ def fault_alert_enqueue(camera: Camera, state: StockState, previous_fault: str, 
     else:
         alert = stock_alert_for(camera, state, Status.FAULT, state.count_status, reason=previous_fault)
     alerts_enqueue(camera=camera, alert=alert, now=now)  # in this transaction: committed with the change
+
+
+def shown_status(state: StockState) -> str:
+    """What the dashboard shows for the camera (OFFLINE aside): FAULT while its frames cannot be counted."""
+    return Status.FAULT if state.fault else state.count_status
+
+
+def back_online_alert_enqueue(camera: Camera, state: StockState, now: datetime) -> None:
+    """A frame from a camera that was alerted OFFLINE: one "back online" alert, from OFFLINE to what the
+    dashboard shows now (FAULT with its reason, or the count status), claimed in this transaction so
+    the offline checker does not send a second one (its conditional UPDATE finds nothing to flip)."""
+    StockState.objects.filter(pk=state.pk).update(offline_alerted_at=None)
+    state.offline_alerted_at = None
+    alert = stock_alert_for(camera, state, Status.OFFLINE, shown_status(state), reason=state.fault)
+    alerts_enqueue(camera=camera, alert=alert, now=now)
 
 
 def stock_alert_enqueue(camera: Camera, state: StockState, previous_status: str, now: datetime) -> None:

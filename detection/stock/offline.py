@@ -19,7 +19,7 @@ from detection.background import PeriodicThread
 from detection.history.services import status_change_record
 from detection.hooks import stock_changed
 from detection.stock.models import Status, StockState
-from detection.stock.notify import stock_alert_for
+from detection.stock.notify import shown_status, stock_alert_for
 
 logger = logging.getLogger(__name__)
 
@@ -38,11 +38,12 @@ def cameras_check_offline(*, now: datetime | None = None) -> list[StockAlert]:
     for state in states:
         camera = state.camera
         offline = camera.is_offline(now)
+        shown = shown_status(state)  # what the dashboard showed (or shows again): FAULT included
         if offline and state.offline_alerted_at is None:
-            alert = stock_alert_for(camera, state, state.count_status, Status.OFFLINE)
+            alert = stock_alert_for(camera, state, shown, Status.OFFLINE, reason=state.fault)
             claimed = _offline_claim(state, alert, alerted_at=now, now=now)
         elif not offline and state.offline_alerted_at is not None:
-            alert = stock_alert_for(camera, state, Status.OFFLINE, state.count_status)
+            alert = stock_alert_for(camera, state, Status.OFFLINE, shown, reason=state.fault)
             claimed = _offline_claim(state, alert, alerted_at=None, now=now)
         else:
             continue

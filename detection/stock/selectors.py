@@ -40,8 +40,9 @@ class CameraCard:
 
     @property
     def count(self) -> int | None:
-        """Packages in the latest frame (the API's `count`). The status follows the smoothed count,
-        which the card shows beside it whenever the two differ."""
+        """Packages in the latest frame (the API's `count`). Not the dashboard's big number: that is
+        the smoothed count, which the status follows; the card shows this one beside it ("last frame")
+        whenever the two differ (`shows_raw`)."""
         return self.raw_count
 
     @property
@@ -50,10 +51,10 @@ class CameraCard:
 
     @property
     def fill_percent(self) -> int:
-        """Bar width: count relative to the target capacity, capped at 100."""
-        if not self.count or self.target_capacity <= 0:
+        """Bar width: the smoothed count (the big number) relative to the target capacity, capped at 100."""
+        if not self.smoothed_count or self.target_capacity <= 0:
             return 0
-        return min(100, round(100 * self.count / self.target_capacity))
+        return min(100, round(100 * self.smoothed_count / self.target_capacity))
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from detection.hooks import stock_changed_on_commit
 from detection.stock.faults import FrameVerdict, frame_verdict
 from detection.stock.frames import StoredFrame
 from detection.stock.models import DetectionEvent, Status, StockState
-from detection.stock.notify import fault_alert_enqueue, stock_alert_enqueue
+from detection.stock.notify import back_online_alert_enqueue, fault_alert_enqueue, stock_alert_enqueue
 from detection.stock.zones import boxes_count, boxes_normalised, zones_validate
 from devices.models import Camera
 
@@ -153,8 +153,11 @@ def stock_frame_record(
     _trim_log(camera)
     _state_update(camera, state, reading, now)
     stock_changed_on_commit(camera_id=camera.pk, event_id=event.pk)
-    fault_alert_enqueue(camera, state, previous_fault, now)
-    stock_alert_enqueue(camera, state, previous_status, now)
+    if state.offline_alerted_at is not None:
+        back_online_alert_enqueue(camera, state, now)  # says the state it came back in, FAULT included
+    else:
+        fault_alert_enqueue(camera, state, previous_fault, now)
+        stock_alert_enqueue(camera, state, previous_status, now)
     return event
 
 

@@ -176,7 +176,7 @@ async def test_the_camera_socket_pushes_its_frames_and_nothing_of_other_cameras(
     html = await communicator.receive_from(timeout=10)
     assert f'src="/cameras/dock-1/events/{event.pk}/image"' in html
     assert f'id="camera-event-{event.pk}"' in html
-    assert f'data-field="count" class="text-4xl font-bold tabular-nums">{event.raw_count}<' in html
+    assert f'data-field="count" class="text-4xl font-bold tabular-nums">{event.smoothed_count}<' in html
     await communicator.disconnect()
 
 
@@ -194,3 +194,39 @@ def test_the_admin_shows_an_events_frame_through_the_checked_view_never_a_media_
     html = admin_client.get(f"/admin/detection/detectionevent/{events[0].pk}/change/").content.decode()
     assert f'src="/cameras/dock-1/events/{events[0].pk}/image"' in html
     assert "/media/" not in html
+
+
+@pytest.mark.django_db
+class TestZoneEditorWarnings:
+    def test_it_warns_when_the_frame_to_draw_on_is_a_fault_frame(self, client, manager, dock, tmp_path):
+        from PIL import Image
+
+        camera, _ = dock
+        covered = tmp_path / "covered.jpg"
+        Image.new("RGB", (640, 480), (2, 2, 2)).save(covered, "JPEG")
+        event = ingest(camera, covered)
+        assert event.status == "FAULT" and event.image
+        client.force_login(manager)
+        editor = client.get("/cameras/dock-1/").content.decode().split('id="zone-editor"', 1)[1]
+        assert 'data-field="zone-fault-warning"' in editor and "could not be counted" in editor
+        assert "· FAULT</p>" in editor  # the frame's time and state under it
+
+    def test_a_clear_frame_gets_no_fault_warning_but_says_which_frame_it_is(self, client, manager, dock):
+        _, events = dock
+        client.force_login(manager)
+        editor = client.get("/cameras/dock-1/").content.decode().split('id="zone-editor"', 1)[1]
+        assert 'data-field="zone-fault-warning"' not in editor
+        assert f'data-event-id="{events[-1].pk}"' in editor and 'data-field="zone-frame-time"' in editor
+        # Hidden until camera.js sees a newer frame than the one the editor opened with.
+        assert re.search(r'data-field="zone-stale-warning" role="status" hidden', editor)
+        assert '<label for="zones-json" class="sr-only">' in editor  # the JSON textarea has a name
+
+
+@pytest.mark.django_db
+def test_buttons_and_hint_text_use_aa_contrast_colours(client, manager, dock):
+    # White on emerald-600 was 3.77:1 and slate-500 hints on slate-900 3.75:1 (AA asks 4.5:1).
+    client.force_login(manager)
+    for url in ("/", "/cameras/dock-1/"):
+        html = client.get(url).content.decode()
+        assert "bg-emerald-600" not in html and "text-slate-500" not in html, url
+        assert "btn-primary" in html, url

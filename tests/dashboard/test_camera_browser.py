@@ -91,3 +91,7 @@ def test_a_manager_draws_a_zone_and_the_count_follows_at_once(live_server_proc, 
     # The next frame is counted with the zone too.
     after = live.post_frame(url, key, real_images[2])
     assert after["count"] == inside
+    # The editor keeps the frame it opened with, and now says a newer one has arrived.
+    stale = "#zone-editor [data-field=zone-stale-warning]"
+    page.wait_for_selector(f"#camera-latest figure[data-event-id='{after['event_id']}']", timeout=10_000)
+    page.wait_for_selector(f"{stale}:not([hidden])", timeout=10_000)

@@ -85,7 +85,7 @@ async def test_a_frame_pushes_the_new_count_as_out_of_band_fragments(viewer, cam
     event = await ingest(camera, real_images[0])
     html = await communicator.receive_from(timeout=10)
     assert '<article id="camera-dock-1" hx-swap-oob="true"' in html
-    assert f'data-field="count" class="text-5xl font-bold tabular-nums">{event.raw_count}<' in html
+    assert f'data-field="count" class="text-5xl font-bold tabular-nums">{event.smoothed_count}<' in html
     assert f">{event.status}<" in html
     assert f'id="event-{event.pk}"' in html and "row-new" in html  # the new log row slides in
     assert 'id="system-status" hx-swap-oob="true"' in html
@@ -109,7 +109,7 @@ async def test_a_group_message_alone_is_enough(viewer, camera_with_key, real_ima
     await get_channel_layer().group_send(DASHBOARD_GROUP, {"type": "stock.updated", "camera_id": camera.pk,
                                                            "event_id": event.pk})
     html = await communicator.receive_from(timeout=5)
-    assert f'data-field="count" class="text-5xl font-bold tabular-nums">{event.raw_count}<' in html
+    assert f'data-field="count" class="text-5xl font-bold tabular-nums">{event.smoothed_count}<' in html
     await communicator.disconnect()
 
 

@@ -29,6 +29,14 @@ def test_an_operator_marks_a_count_wrong_from_the_camera_page(live_server_proc, 
     row.locator("[data-action=flag-count]").click()
     dialog = page.locator("[data-flag-dialog]")
     dialog.wait_for(timeout=10_000)
+    # The dialog shows the frame being corrected (loaded, with the model's boxes), and Esc closes it.
+    page.wait_for_function("(() => { const img = document.querySelector('[data-flag-dialog] [data-field=flag-frame] img');"
+                           " return img && img.complete && img.naturalWidth > 0; })()", timeout=10_000)
+    assert dialog.locator("[data-field=flag-frame] rect").count() == frame["count"]
+    page.keyboard.press("Escape")
+    assert page.locator("[data-flag-dialog]").count() == 0
+    row.locator("[data-action=flag-count]").click()
+    dialog.wait_for(timeout=10_000)
     field = dialog.locator("input[name=correct_count]")
     assert field.input_value() == str(frame["count"])  # starts at the model's count
 
@@ -40,11 +48,14 @@ def test_an_operator_marks_a_count_wrong_from_the_camera_page(live_server_proc, 
     assert "greater than or equal to 0" in page.inner_text("[data-flag-dialog]")
     assert review_rows(live_server_proc.sqlite_path) == []
 
-    # A frame arriving meanwhile redraws the event list; the dialog (outside it) keeps what is typed.
+    # A frame arriving meanwhile: the latest frame updates, but the event list holds still while the
+    # dialog is open (it used to move every second under the pointer), and says so; the typing stays.
     page.locator("[data-flag-dialog] input[name=correct_count]").fill(str(frame["count"] + 2))
     page.locator("[data-flag-dialog] input[name=note]").fill("two hidden behind the pallet")
     newer = live.post_frame(url, key, real_images[4])
-    page.wait_for_selector(f"#camera-event-{newer['event_id']}", timeout=10_000)
+    page.wait_for_selector(f"#camera-latest figure[data-event-id='{newer['event_id']}']", timeout=10_000)
+    assert page.locator(f"#camera-event-{newer['event_id']}").count() == 0
+    assert "Paused while the dialog is open" in page.inner_text("#camera-events [data-field=events-paused]")
     assert page.locator("[data-flag-dialog] input[name=correct_count]").input_value() == str(frame["count"] + 2)
 
     page.locator("[data-flag-dialog] button[type=submit]").click()
@@ -57,3 +68,5 @@ def test_an_operator_marks_a_count_wrong_from_the_camera_page(live_server_proc, 
 
     page.click("[data-flag-dialog] button:has-text('Close')")
     assert page.locator("[data-flag-dialog]").count() == 0
+    # Closed: the held list catches up.
+    page.wait_for_selector(f"#camera-event-{newer['event_id']}", timeout=10_000)

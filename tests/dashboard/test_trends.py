@@ -20,6 +20,8 @@ DAY = {"start": "2026-11-02", "end": "2026-11-02"}
 @pytest.fixture
 def dock(camera_with_key):
     camera, _ = camera_with_key(slug="dock-3")
+    camera.created_at = D - timedelta(days=30)  # installed before the history below (pages start there)
+    camera.save(update_fields=["created_at"])
     Reading.objects.bulk_create(
         Reading(camera=camera, minute=D + timedelta(hours=8, minutes=i), median_count=c, min_count=c, max_count=c,
                 first_count=c, last_count=c, frames=1, status="CRITICAL" if c <= 3 else "WARNING")

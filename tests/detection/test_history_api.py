@@ -76,7 +76,7 @@ def test_it_needs_a_person_with_the_dashboard_role(path, dock, django_user_model
     ("readings", {}, "camera is required"),
     ("status-changes", {"camera": "nope"}, "Unknown camera"),
     ("stockouts", {"period": "month"}, "not day or week"),
-    ("stockouts", {"range": "forever"}, "not one of 24h, 7d, 30d, custom"),
+    ("stockouts", {"range": "forever"}, "not one of 1h, 6h, 24h, 7d, 30d, custom"),
 ])
 def test_bad_input_is_a_400_that_says_why(person, dock, path, params, reason):
     response = person.get(f"/api/v1/history/{path}/", params)

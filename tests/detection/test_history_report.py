@@ -90,7 +90,7 @@ def test_a_gap_without_frames_breaks_the_line(camera_with_key):
     ({"start": "2026-01-01", "end": "2026-11-01"}, "at most 92 days"),
     ({"start": "yesterday", "end": "2026-11-01"}, "not an ISO 8601"),
     ({"start": "2026-11-01"}, "needs both start and end"),
-    ({"range": "1y"}, "not one of 24h, 7d, 30d, custom"),
+    ({"range": "1y"}, "not one of 1h, 6h, 24h, 7d, 30d, custom"),
 ])
 def test_bad_ranges_say_what_is_wrong(params, reason):
     with pytest.raises(RangeError, match=reason):

@@ -97,7 +97,7 @@ def test_an_operator_never_sees_what_the_receiver_answered(client, django_user_m
         teller.server.shutdown()
         teller.server.server_close()
     row = AlertDelivery.objects.get()
-    assert row.last_error.startswith("RuntimeError: HTTP 500")
+    assert row.last_error.startswith("WebhookHTTPError: HTTP 500 from 127.0.0.1")
     assert b"hunter2" not in row.last_error.encode()
     operator = django_user_model.objects.create_user("otto", password="x")
     operator.groups.add(role_group("Operators"))

@@ -128,7 +128,7 @@ def test_an_error_answer_is_retried_until_the_receiver_takes_it(receiver, camera
     frame_record(camera=camera, result=result(1))
     flush_alerts()
     row = AlertDelivery.objects.get()
-    assert row.state == State.PENDING and row.last_error.startswith("RuntimeError: HTTP 500")
+    assert row.state == State.PENDING and row.last_error.startswith("WebhookHTTPError: HTTP 500")
     receiver.status = 204
     assert alerts_deliver_due(now=timezone.now() + timedelta(hours=1)) == 1
     row.refresh_from_db()

@@ -90,3 +90,80 @@
   document.addEventListener("DOMContentLoaded", initAll);
   document.addEventListener("htmx:afterSettle", initAll);
 })();
+
+/* The event list holds still while someone works on it: while a "Count is wrong" dialog is open, or
+ * while the pointer is on the list (a new frame every second moved the row under it). The newest
+ * pushed list is kept and swapped in when the dialog closes or the pointer leaves. Esc closes the
+ * dialog and gives focus back to the button that opened it. */
+(function () {
+  "use strict";
+  var held = null;     // the newest pushed #camera-events, not yet shown
+  var heldFrames = 0;
+  var opener = null;
+
+  function dialogOpen() { return !!document.querySelector("[data-flag-dialog]"); }
+  function paused() { return dialogOpen() || !!document.querySelector("#camera-events:hover"); }
+
+  function note(text) {
+    var el = document.querySelector("#camera-events [data-field=events-paused]");
+    if (!el) return;
+    el.textContent = text;
+    el.hidden = !text;
+  }
+
+  document.addEventListener("htmx:oobBeforeSwap", function (evt) {
+    var target = evt.detail.target;
+    if (!target || target.id !== "camera-events" || !paused()) return;
+    evt.preventDefault();
+    held = evt.detail.fragment;
+    heldFrames += 1;
+    note("Paused " + (dialogOpen() ? "while the dialog is open" : "under the pointer") + ": " + heldFrames +
+         " newer update" + (heldFrames === 1 ? "" : "s") + " waiting.");
+  });
+
+  function resume() {
+    if (!held || paused()) return;
+    var current = document.getElementById("camera-events");
+    var fresh = held.firstElementChild;
+    held = null;
+    heldFrames = 0;
+    if (!current || !fresh) return;
+    current.replaceWith(fresh);
+    if (window.htmx) window.htmx.process(fresh);
+  }
+
+  // Dialogs are removed from the DOM when closed; the pointer leaving the list is a mouseout.
+  document.addEventListener("DOMContentLoaded", function () {
+    new MutationObserver(function () { setTimeout(resume, 0); }).observe(document.body, { childList: true });
+  });
+  document.addEventListener("mouseout", function () { setTimeout(resume, 0); });
+
+  document.addEventListener("click", function (evt) {
+    var button = evt.target.closest && evt.target.closest("[data-action=flag-count]");
+    if (button) opener = button.getAttribute("href");
+  });
+  document.addEventListener("keydown", function (evt) {
+    if (evt.key !== "Escape") return;
+    var dialogs = document.querySelectorAll("[data-flag-dialog]");
+    if (!dialogs.length) return;
+    dialogs.forEach(function (d) { d.remove(); });
+    var back = opener && document.querySelector("[data-action=flag-count][href='" + opener + "']");
+    if (back) back.focus();
+  });
+})();
+
+/* Zone editor: it keeps the frame it opened with (redrawing it would throw away a half-drawn zone),
+ * so say when newer frames have arrived rather than silently drawing on an old one. */
+(function () {
+  "use strict";
+  function check() {
+    var canvas = document.querySelector("#zone-editor .zone-canvas-box[data-event-id]");
+    var latest = document.querySelector("#camera-latest [data-event-id]");
+    var warning = document.querySelector("#zone-editor [data-field=zone-stale-warning]");
+    if (!canvas || !latest || !warning) return;
+    warning.hidden = canvas.dataset.eventId === latest.dataset.eventId;
+  }
+  document.addEventListener("DOMContentLoaded", check);
+  document.addEventListener("htmx:afterSettle", check);
+  document.addEventListener("htmx:oobAfterSwap", check);
+})();

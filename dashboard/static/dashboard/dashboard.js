@@ -2,7 +2,8 @@
  * - shows the live connection honestly (connecting / live / reconnecting),
  * - reconnects after any close (the ws extension only retries on 1006/1011/1012/1013; a server that
  *   shuts down cleanly sends 1001 and would otherwise leave a wall screen frozen),
- * - tells the server the activity filter, so pushed log rows match what the page shows,
+ * - tells the server this screen's view (status filter, search, sort, activity camera) whenever it
+ *   changes, so pushed cards and log rows obey it (the view lives in #inventory's data-view),
  * - shows HTTP errors (e.g. 403 on a threshold change) in a toast instead of failing silently. */
 (function () {
   "use strict";
@@ -19,9 +20,23 @@
     el.querySelector(".connection-label").textContent = label;
   }
 
-  function currentFilter() {
-    var log = document.getElementById("activity-log");
-    return log ? (log.dataset.cameraFilter || "") : "";
+  // The view as the server last rendered it (a URL query: status, q, sort, camera; dashboard/triage.py).
+  function currentView() {
+    var grid = document.getElementById("inventory");
+    return grid ? (grid.dataset.view || "") : "";
+  }
+
+  var sentView = null;  // the view the server's consumer has: its connect query, then what we sent
+  function syncView() {
+    if (!socket) return;
+    var view = currentView();
+    if (view === sentView) return;  // also keeps a pushed grid (rendered for sentView) from echoing
+    sentView = view;
+    var params = new URLSearchParams(view);
+    socket.send(JSON.stringify({
+      status: params.get("status") || "", q: params.get("q") || "",
+      sort: params.get("sort") || "", camera: params.get("camera") || ""
+    }));
   }
 
   function toast(message, kind) {
@@ -52,11 +67,11 @@
     retries = 0;
     socket = evt.detail.socketWrapper;
     setState("live", "Live");
-    // The server already sent a snapshot for the filter in the URL; correct it if it changed since.
-    var initial = new URLSearchParams(location.search).get("camera") || "";
-    if (currentFilter() !== initial || document.body.dataset.filterChanged) {
-      socket.send(JSON.stringify({ camera: currentFilter() }));
-    }
+    // The server already sent a snapshot for the view in the socket's URL; correct it if it changed since.
+    var root = document.getElementById("live-root");
+    var url = root ? (root.getAttribute("ws-connect") || "") : "";
+    sentView = url.indexOf("?") >= 0 ? url.slice(url.indexOf("?") + 1) : "";
+    syncView();
   });
   document.addEventListener("htmx:wsClose", function (evt) {
     var code = evt.detail.event && evt.detail.event.code;
@@ -87,13 +102,8 @@
     setState("reconnecting", "Reconnecting…");
   });
 
-  // Activity filter clicked (HTTP swap): keep the server's per-connection filter in step.
-  document.addEventListener("htmx:afterSwap", function (evt) {
-    if (evt.detail.target && evt.detail.target.id === "activity-log" || (evt.detail.elt && evt.detail.elt.id === "activity-log")) {
-      document.body.dataset.filterChanged = "1";
-      if (socket) socket.send(JSON.stringify({ camera: currentFilter() }));
-    }
-  });
+  // Filter, search, sort or activity camera changed over HTTP: keep the server's per-connection view in step.
+  document.addEventListener("htmx:afterSettle", syncView);
 
   document.addEventListener("htmx:responseError", function (evt) {
     var xhr = evt.detail.xhr;

@@ -1,16 +1,21 @@
-/* Formats server-rendered <time datetime="ISO"> elements in the viewer's own time zone (Intl).
- *   <time data-relative>  -> "12 s ago", absolute local time in the tooltip
- *   <time data-format="time"> -> local HH:MM:SS, full date in the tooltip
+/* Formats server-rendered <time datetime="ISO"> elements in the SITE's time zone (TIME_ZONE, on
+ * <html data-time-zone>), never the viewer's own: a depot has one clock, and a manager travelling
+ * or a browser set to another zone must see the same times as the shift on site.
+ *   <time data-relative>  -> "12 s ago", the date and time (site zone, named) in the tooltip
+ *   <time data-format="time"> -> HH:MM:SS in the site zone, full date in the tooltip
+ *   any other <time> keeps the server's text (date and time, site zone) and gets the tooltip
  * Re-runs after every htmx swap (including WebSocket pushes) and every 10 s so "ago" stays true.
- * No dependencies; the server's text (UTC) stays visible if this never runs. */
+ * No dependencies; the server's text (site zone) stays visible if this never runs. */
 (function () {
   "use strict";
-  var locale = undefined; // the browser's language
-  var absolute = new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "medium" });
-  var clock = new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  var locale = "en-GB"; // 24-hour clock and day-month order, as the server renders
+  var zone = document.documentElement.getAttribute("data-time-zone") || undefined;
+  var absolute = new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "medium", timeZone: zone });
+  var clock = new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit", second: "2-digit",
+                                                hourCycle: "h23", timeZone: zone });
   var relative = typeof Intl.RelativeTimeFormat === "function"
     ? new Intl.RelativeTimeFormat(locale, { numeric: "auto", style: "short" }) : null;
-  var zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "local time";
+  var zoneName = zone || Intl.DateTimeFormat().resolvedOptions().timeZone || "local time";
 
   function ago(date, now) {
     var seconds = Math.round((date.getTime() - now) / 1000);
@@ -30,10 +35,11 @@
       var el = nodes[i];
       var date = new Date(el.getAttribute("datetime"));
       if (isNaN(date.getTime())) continue;
-      var title = absolute.format(date) + " (" + zone + ")";
+      var title = absolute.format(date) + " (" + zoneName + ")";
       if (el.title !== title) el.title = title;
-      var text = el.hasAttribute("data-relative") ? ago(date, now) : clock.format(date);
-      if (el.textContent !== text) el.textContent = text;
+      var text = el.hasAttribute("data-relative") ? ago(date, now)
+        : el.getAttribute("data-format") === "time" ? clock.format(date) : null;
+      if (text !== null && el.textContent !== text) el.textContent = text;
     }
   }
 

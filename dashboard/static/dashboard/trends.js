@@ -7,6 +7,10 @@
   if (!root) return;
   const chartBox = document.getElementById("trend-chart");
   const colours = JSON.parse(root.dataset.colours || "{}");
+  // The site's time zone (TIME_ZONE), not the browser's: axis, tooltips and table match the header.
+  const zone = document.documentElement.dataset.timeZone || undefined;
+  const stamp = new Intl.DateTimeFormat("en-GB", { dateStyle: "medium", timeStyle: "short", timeZone: zone });
+  const axis = { stroke: "#94a3b8", grid: { stroke: "#1e293b", width: 1 }, ticks: { stroke: "#334155", width: 1 } };
   let plot = null;
   let inFlight = false;
   let again = false;
@@ -58,16 +62,17 @@
     }
     plot = new uPlot({
       width: width, height: 320,
+      tzDate: zone ? (ts) => uPlot.tzDate(new Date(ts * 1e3), zone) : undefined,
       scales: { x: { time: true, range: () => [Date.parse(data.start) / 1000, Date.parse(data.end) / 1000] },
                 y: { range: yRange } },
       hooks: { draw: [drawLevels] },
       series: [
         {},
-        { label: "count (median)", stroke: "#0f172a", width: 2, spanGaps: false },
-        { label: "min", stroke: "#94a3b8", width: 1 },
-        { label: "max", stroke: "#94a3b8", width: 1 },
+        { label: "count (median)", stroke: "#e2e8f0", width: 2, spanGaps: false },
+        { label: "min", stroke: "#64748b", width: 1 },
+        { label: "max", stroke: "#64748b", width: 1 },
       ],
-      axes: [{}, { label: "packages" }],
+      axes: [{ ...axis, label: zone ? "time (" + zone + ")" : undefined }, { ...axis, label: "packages" }],
     }, rows, chartBox);
     window.trendsPlot = plot;  // for the browser tests
     window.addEventListener("resize", () => plot.setSize({ width: Math.max(320, chartBox.clientWidth), height: 320 }));
@@ -82,7 +87,8 @@
       part.style.width = (100 * (to - from) / span) + "%";
       part.style.background = colours[segment.status] || "#94a3b8";
       part.dataset.status = segment.status;
-      part.title = segment.status + ": " + new Date(from).toLocaleString() + " – " + new Date(to).toLocaleString();
+      part.title = segment.status + ": " + stamp.format(new Date(from)) + " – " + stamp.format(new Date(to)) +
+        (zone ? " (" + zone + ")" : "");
       return part;
     }));
     const offset = data.timeline.length ? Date.parse(data.timeline[0].start) - start : 0;
