@@ -71,3 +71,29 @@ def alert_delivered(*, channel: str, ok: bool) -> None:
 def frames_swept(count: int) -> None:
     if enabled() and count:
         FRAMES_SWEPT.inc(count)
+
+
+PULLS = Counter(
+    "inventory_pulls", "Frames pulled from cameras (manage.py pull_cameras), by outcome: ok or why not "
+    "(timeout, refused, auth, not_image, too_large, address, redirect, stream, ...).",
+    ["outcome"], registry=REGISTRY,
+)
+PULL_SECONDS = Histogram(
+    "inventory_pull_seconds", "Time one pull took: fetch, and for a frame the whole ingest.",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20), registry=REGISTRY,
+)
+PULL_LAG_SECONDS = Histogram(
+    "inventory_pull_lag_seconds", "How late a pull started after its scheduled time (a puller falling behind).",
+    buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60), registry=REGISTRY,
+)
+
+
+def pull_done(*, code: str, seconds: float) -> None:
+    if enabled():
+        PULLS.labels(code).inc()
+        PULL_SECONDS.observe(seconds)
+
+
+def pull_lag(*, seconds: float) -> None:
+    if enabled():
+        PULL_LAG_SECONDS.observe(seconds)

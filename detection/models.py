@@ -8,6 +8,7 @@ modules, never from this one.
 from detection.alerts.models import AlertDelivery, AlertWebhook
 from detection.history.models import Reading, StatusChange
 from detection.ingest.models import FrameReceipt
+from detection.pull.models import PullSource
 from detection.review.models import ReviewFrame
 from detection.serving.models import ModelVersion
 from detection.stock.models import DetectionEvent, Status, StockState, status_for
@@ -18,6 +19,7 @@ __all__ = [
     "DetectionEvent",
     "FrameReceipt",
     "ModelVersion",
+    "PullSource",
     "Reading",
     "ReviewFrame",
     "Status",

@@ -410,3 +410,16 @@ ALERT_RETENTION_DAYS = envint("ALERT_RETENTION_DAYS", 90)
 # link-local or cloud metadata address (169.254.0.0/16, fe80::/10, fd00:ec2::254) - almost never.
 WEBHOOK_TIMEOUT_S = envfloat("WEBHOOK_TIMEOUT_S", 5)
 WEBHOOK_ALLOW_LINK_LOCAL = envbool("WEBHOOK_ALLOW_LINK_LOCAL", False)
+
+# Pulled cameras (detection/pull/, `manage.py pull_cameras`). Passwords are Fernet-encrypted with
+# CAMERA_CREDENTIALS_KEY (comma-separated Fernet keys, the first encrypts; empty: derived from SECRET_KEY).
+CAMERA_CREDENTIALS_KEY = os.environ.get("CAMERA_CREDENTIALS_KEY", "")
+# Private ranges are allowed, link-local/metadata never; loopback only when this is on (tests, the demo).
+CAMERA_PULL_ALLOW_LOOPBACK = envbool("CAMERA_PULL_ALLOW_LOOPBACK", False)
+CAMERA_PULL_CONCURRENCY = envint("CAMERA_PULL_CONCURRENCY", 4)  # pulls at once per puller process
+# A puller's hold on a camera during one pull; a puller that dies hands its cameras over after this.
+# Longer than the longest pull (timeout at most 20 s, plus the ingest).
+CAMERA_PULL_LEASE_S = envint("CAMERA_PULL_LEASE_S", 30)
+CAMERA_PULL_MAX_BACKOFF_S = envint("CAMERA_PULL_MAX_BACKOFF_S", 300)  # failing camera: retry at most this late
+# Phone cameras: how long a pairing link (QR code) stays usable; it works once.
+PAIRING_LINK_TTL_S = envint("PAIRING_LINK_TTL_S", 600)

@@ -33,17 +33,18 @@ SKIP = ("ml/runs/", "/migrations/")
 FLOORS: list[tuple[str, ...]] = [
     ("devices",),
     ("detection.detector",),
-    ("detection.root",),  # hooks, metrics, rest, background, admin_base
+    ("detection.root",),  # hooks, metrics, rest, background, admin_base, addresses
     ("detection.history", "detection.alerts", "detection.serving"),
     ("detection.stock",),
     ("detection.review",),
     ("detection.ingest",),
+    ("detection.pull",),  # fetches frames from cameras and hands them to ingest like a posted one
     ("detection.app",),  # models.py and admin.py (what Django collects), apps.py, management commands
     ("dashboard",),
     ("inventory_monitor",),
 ]
 FLOOR = {room: number for number, rooms in enumerate(FLOORS) for room in rooms}
-DETECTION_ROOMS = ("detector", "ingest", "stock", "serving", "review", "history", "alerts")
+DETECTION_ROOMS = ("detector", "ingest", "stock", "serving", "review", "history", "alerts", "pull")
 PRODUCT = ("devices", "detection", "dashboard", "inventory_monitor")
 TOOLS = ("ml", "simulation", "benchmarks")
 MAX_ROOM_SHARE = 0.21  # "about a fifth" of detection's lines (migrations not counted)
@@ -63,7 +64,7 @@ def room(module: str) -> str:
         return parts[0]
     if len(parts) > 1 and parts[1] in DETECTION_ROOMS:
         return f"detection.{parts[1]}"
-    if len(parts) > 1 and parts[1] in ("hooks", "metrics", "rest", "background", "admin_base"):
+    if len(parts) > 1 and parts[1] in ("hooks", "metrics", "rest", "background", "admin_base", "addresses"):
         return "detection.root"
     return "detection.app"
 

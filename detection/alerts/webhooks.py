@@ -2,8 +2,8 @@
 
 Safety, because an admin-supplied URL is fetched by the server from inside its network:
 - only http and https;
-- the host is resolved here and every address it resolves to is checked: link-local addresses
-  (169.254.0.0/16, fe80::/10, where most cloud metadata services answer) and the other clouds'
+- the host is resolved here and every address it resolves to is checked (detection/addresses.py, shared
+  with camera pulls): link-local addresses (169.254.0.0/16, fe80::/10, where most cloud metadata services answer) and the other clouds'
   metadata addresses (Alibaba 100.100.100.200, Oracle 192.0.0.192, Azure's wire server
   168.63.129.16, EC2 fd00:ec2::254, GCP fd20:ce::254) are refused unless WEBHOOK_ALLOW_LINK_LOCAL=1,
   so the server cannot be turned into a proxy into its cloud account's credentials. An IPv6 address
@@ -35,6 +35,7 @@ import urllib3
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from detection.addresses import is_link_local_or_metadata
 from detection.alerts.messages import StockAlert
 
 logger = logging.getLogger(__name__)
@@ -42,17 +43,10 @@ logger = logging.getLogger(__name__)
 ALERT_ID_HEADER = "X-Inventory-Alert-Id"
 SIGNATURE_HEADER = "X-Inventory-Signature"
 TIMESTAMP_HEADER = "X-Inventory-Timestamp"
-BLOCKED = [ipaddress.ip_network(n) for n in (
-    "169.254.0.0/16", "100.100.100.200/32", "192.0.0.192/32", "168.63.129.16/32",
-    "fe80::/10", "fd00:ec2::254/128", "fd20:ce::254/128",
-)]
-# IPv6 forms whose last 32 bits are an IPv4 address: IPv4-compatible (::a.b.c.d, deprecated but still
-# routed by some stacks), SIIT's IPv4-translated (::ffff:0:a.b.c.d) and NAT64's well-known prefix.
-LOW32_CARRIERS = [ipaddress.ip_network(n) for n in ("::/96", "::ffff:0:0:0/96", "64:ff9b::/96")]
-# NAT64's local-use prefix: the IPv4 address sits where RFC 6052 puts it for the operator's prefix length.
-NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
-RFC6052_BYTES = ((4, 5, 6, 7), (5, 6, 7, 9), (6, 7, 9, 10), (7, 9, 10, 11), (9, 10, 11, 12), (12, 13, 14, 15))
-ISATAP_IDS = (0x00005EFE, 0x02005EFE)
+
+
+# The address guard lives in detection/addresses.py (camera pulls use it too); kept under its old name here.
+_blocked = is_link_local_or_metadata
 
 
 class WebhookRefused(ValueError):
@@ -70,27 +64,6 @@ class WebhookHTTPError(RuntimeError):
 
 class WebhookUnresolvable(WebhookRefused):
     """The host does not resolve (now): refused at send time, retried later."""
-
-
-def embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
-    """Every IPv4 address an IPv6 address carries in a translation or tunnelling form."""
-    found = [address.ipv4_mapped, address.sixtofour, *(address.teredo or ())]
-    value = int(address)
-    low32 = ipaddress.IPv4Address(value & 0xFFFFFFFF)
-    if any(address in network for network in LOW32_CARRIERS):
-        found.append(low32)
-    if (value >> 32) & 0xFFFFFFFF in ISATAP_IDS:
-        found.append(low32)
-    if address in NAT64_LOCAL:
-        packed = address.packed
-        found.extend(ipaddress.IPv4Address(bytes(packed[i] for i in at)) for at in RFC6052_BYTES)
-    return [a for a in found if a is not None]
-
-
-def _blocked(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    """A link-local or metadata address, itself or inside an IPv6 form (::ffff:169.254.169.254 is 169.254.169.254)."""
-    candidates = [address, *(embedded_ipv4(address) if address.version == 6 else ())]
-    return any(a in network for a in candidates for network in BLOCKED if a.version == network.version)
 
 
 def url_check(url: str) -> tuple[str, str, int]:
