@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from dashboard import panels
+from dashboard.sources import source_context
 from dashboard.templatetags.dashboard_ui import status_class
 from dashboard.views import _viewer, may_view
 from detection.models import DetectionEvent
@@ -131,7 +132,8 @@ def _event_id(value: str | None) -> int | None:
 @may_view
 @require_GET
 def camera_page(request: HttpRequest, slug: str) -> HttpResponse:
-    return render(request, PAGE, _context_or_404(request, slug, selected_id=_event_id(request.GET.get("event"))))
+    context = _context_or_404(request, slug, selected_id=_event_id(request.GET.get("event")))
+    return render(request, PAGE, {**context, **source_context(context["card"].camera)})
 
 
 @login_required

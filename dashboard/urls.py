@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dashboard import alerts, camera, review, trends, views
+from dashboard import alerts, camera, review, sources, trends, views
 
 app_name = "dashboard"
 
@@ -14,6 +14,7 @@ urlpatterns = [
     path("cameras/<slug:slug>/events/<int:event_id>/", camera.camera_event, name="camera-event"),
     path("cameras/<slug:slug>/events/<int:event_id>/image", camera.event_image, name="event-image"),
     path("cameras/<slug:slug>/zones/", camera.camera_zones, name="camera-zones"),
+    path("cameras/<slug:slug>/source/", sources.camera_source, name="camera-source"),
     path("cameras/<slug:slug>/events/<int:event_id>/flag/", review.event_flag, name="event-flag"),
     path("review/<int:frame_id>/image", review.review_image, name="review-image"),
     path("inspector/", views.inspector, name="inspector"),

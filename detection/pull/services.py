@@ -133,6 +133,28 @@ def source_target(source: PullSource, *, password: str | None = None) -> Target:
                   timeout_s=source.timeout_s, tls_verify=source.tls_verify)
 
 
+def pull_target_from_form(
+    *, camera: Camera, url: str, auth: str = "", username: str = "", password: str = "", timeout_s: int = 5,
+    tls_verify: bool = True,
+) -> Target:
+    """A fetch target from what a manager typed, before saving (the "test connection" button): the
+    same parsing and address checks as pull_source_save; a blank password means the saved one.
+    Raises ValidationError."""
+    parsed = source_url_parse(url)
+    source_address_validate(parsed.url)
+    username = parsed.username or username
+    password = parsed.password or password
+    saved = PullSource.objects.filter(camera=camera).first()
+    if not password and saved is not None and saved.has_password and username == saved.username:
+        password = secret_decrypt(saved.password_encrypted)
+    if parsed.kind == PullKind.RTSP or not username:
+        auth = PullAuth.NONE
+    elif not auth or auth == PullAuth.NONE:
+        auth = PullAuth.DIGEST
+    return Target(kind=parsed.kind, url=parsed.url, auth=auth, username=username, password=password,
+                  timeout_s=min(max(timeout_s, 1), 20), tls_verify=tls_verify)
+
+
 def pull_source_test(*, target: Target) -> bytes:
     """Fetch one frame without storing anything (the "test connection" button); raises PullFailed."""
     from detection.detector import decode_image  # noqa: PLC0415

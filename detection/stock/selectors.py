@@ -110,9 +110,14 @@ def _has_stock(camera: Camera) -> bool:
     return True
 
 
+# One-to-one relations of Camera the cards also show, joined in the same query. Rooms above stock add
+# theirs from the app's ready() (detection/apps.py: the pull source), so stock never names them.
+CARD_RELATIONS: list[str] = ["stock"]
+
+
 def _with_cards_data(cameras: QuerySet[Camera]) -> QuerySet[Camera]:
     # The log is capped per camera (ACTIVITY_LOG_SIZE rows), so prefetching it whole is bounded.
-    return cameras.select_related("stock").prefetch_related(
+    return cameras.select_related(*CARD_RELATIONS).prefetch_related(
         Prefetch(
             "events",
             queryset=DetectionEvent.objects.only("id", "camera_id", "raw_count", "status").order_by("-id"),
