@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dashboard import alerts, camera, review, sources, trends, views
+from dashboard import alerts, camera, phones, review, sources, trends, views
 
 app_name = "dashboard"
 
@@ -15,6 +15,10 @@ urlpatterns = [
     path("cameras/<slug:slug>/events/<int:event_id>/image", camera.event_image, name="event-image"),
     path("cameras/<slug:slug>/zones/", camera.camera_zones, name="camera-zones"),
     path("cameras/<slug:slug>/source/", sources.camera_source, name="camera-source"),
+    path("cameras/<slug:slug>/phone/", phones.phone_pair, name="phone-pair"),
+    path("phones/", phones.phone_add, name="phone-add"),
+    path("pair/<str:token>/", phones.pair, name="pair"),
+    path("capture/", phones.capture, name="capture"),
     path("cameras/<slug:slug>/events/<int:event_id>/flag/", review.event_flag, name="event-flag"),
     path("review/<int:frame_id>/image", review.review_image, name="review-image"),
     path("inspector/", views.inspector, name="inspector"),

@@ -101,3 +101,26 @@ class DeviceKey(models.Model):
         if len(parts) != 3 or parts[0] != "sim" or len(parts[1]) != 2 * KEY_PREFIX_BYTES:
             return None
         return parts[1]
+
+
+class PairingLink(models.Model):
+    """A one-time link (shown as a QR code) that gives one phone its own device key for a camera.
+
+    Only a hash of the token is stored; the link works once (``used_at``) and only until
+    ``expires_at`` (PAIRING_LINK_TTL_S, minutes). The key it hands out is an ordinary DeviceKey,
+    revoked like any other.
+    """
+
+    camera = models.ForeignKey(Camera, on_delete=models.CASCADE, related_name="pairing_links")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    key = models.OneToOneField(DeviceKey, null=True, blank=True, on_delete=models.SET_NULL, editable=False,
+                               related_name="pairing_link")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"pairing link for {self.camera.slug}"

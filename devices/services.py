@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import hmac
+import secrets
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import slugify
 
-from devices.models import Camera, DeviceKey, hash_key
+from devices.models import Camera, DeviceKey, PairingLink, hash_key
 
 # Writing last_used_at on every frame would add a write per request; once a minute is enough to
 # tell whether an old key is still in use during a rotation.
@@ -60,3 +63,57 @@ def camera_mark_seen(*, camera: Camera, when=None) -> None:
     when = when or timezone.now()
     Camera.objects.filter(pk=camera.pk).update(last_seen_at=when)
     camera.last_seen_at = when
+
+
+class PairingRefused(Exception):
+    """A pairing link that cannot be used (unknown, used, expired): the text says which, in words."""
+
+
+def pairing_link_create(*, camera: Camera, ttl_s: int | None = None) -> tuple[PairingLink, str]:
+    """A one-time pairing link's row and its raw token (put in the URL of the QR code, never stored)."""
+    token = secrets.token_urlsafe(24)
+    ttl = settings.PAIRING_LINK_TTL_S if ttl_s is None else ttl_s
+    link = PairingLink.objects.create(camera=camera, token_hash=hash_key(token),
+                                      expires_at=timezone.now() + timedelta(seconds=ttl))
+    return link, token
+
+
+def pairing_link_find(token: str) -> PairingLink:
+    """The usable link for ``token`` (nothing changes); raises PairingRefused saying why not."""
+    link = PairingLink.objects.select_related("camera").filter(token_hash=hash_key(token)).first()
+    if link is None or not link.camera.is_active:
+        raise PairingRefused("This pairing link is not valid. Ask a manager for a new QR code.")
+    if link.used_at is not None:
+        raise PairingRefused("This pairing link was already used (each works once). Ask a manager for a new QR code.")
+    if link.expires_at <= timezone.now():
+        raise PairingRefused("This pairing link has expired (they work for a few minutes). "
+                             "Ask a manager for a new QR code.")
+    return link
+
+
+@transaction.atomic
+def pairing_link_redeem(*, token: str, label: str = "") -> tuple[Camera, str]:
+    """Use the link once: a new device key for its camera, returned raw (shown to this phone only).
+
+    The conditional UPDATE decides: of two phones opening one link at once, one gets a key."""
+    link = pairing_link_find(token)
+    now = timezone.now()
+    if not PairingLink.objects.filter(pk=link.pk, used_at__isnull=True, expires_at__gt=now).update(used_at=now):
+        raise PairingRefused("This pairing link was already used (each works once). Ask a manager for a new QR code.")
+    key, raw_key = device_key_create(camera=link.camera, label=label or f"phone paired {now:%Y-%m-%d %H:%M} UTC")
+    PairingLink.objects.filter(pk=link.pk).update(key=key)
+    return link.camera, raw_key
+
+
+@transaction.atomic
+def phone_camera_create(*, name: str, location: str = "") -> tuple[Camera, PairingLink, str]:
+    """A new camera for a phone (no key yet: the phone gets its own through the link) and its link."""
+    base = slugify(name)[:40] or "phone"
+    slug, number = base, 2
+    while Camera.objects.filter(slug=slug).exists():
+        slug, number = f"{base}-{number}", number + 1
+    camera = Camera(slug=slug, name=name or slug, location=location)
+    camera.full_clean()
+    camera.save()
+    link, token = pairing_link_create(camera=camera)
+    return camera, link, token
