@@ -243,3 +243,24 @@ def test_two_pullers_never_take_the_same_camera_and_a_dead_ones_lease_expires(ca
     later = timezone.now() + timedelta(seconds=settings.CAMERA_PULL_LEASE_S + 1)
     assert {s.pk for s in leases_claim(owner="c", limit=5, now=later)} == {s.pk for s in a} | {s.pk for s in b}
     assert leases_release(owner="c") == 4
+
+
+# --- RTSP (no RTSP server here: Debian's ffmpeg cannot serve RTSP PLAY by itself) --------------------
+
+def test_an_rtsp_url_gets_the_checked_address_and_quoted_credentials(loopback):
+    from detection.pull.fetch import rtsp_url_with_address
+
+    target = Target(kind="rtsp", url="rtsp://localhost/Streaming/Channels/101?x=1", username="ad min",
+                    password="p@ss:word/")
+    assert rtsp_url_with_address(target) == "rtsp://ad%20min:p%40ss%3Aword%2F@127.0.0.1:554/Streaming/Channels/101?x=1"
+
+
+def test_an_unreachable_rtsp_stream_fails_in_words_within_its_timeout(loopback):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        started = time.monotonic()
+        with pytest.raises(PullFailed, match="RTSP stream could not be opened") as failure:
+            frame_fetch(Target(kind="rtsp", url=f"rtsp://127.0.0.1:{port}/stream1", username="admin",
+                               password=PASSWORD, timeout_s=2))
+        assert time.monotonic() - started < 10 and PASSWORD not in str(failure.value)
