@@ -78,6 +78,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--synth", type=Path, action="append", default=[], help="synthetic replay folder(s)")
     parser.add_argument("--synth-count", type=int, default=300)
     parser.add_argument("--eval-sets", default="val,synth")
+    parser.add_argument("--calib", type=Path, default=None,
+                        help="INT8 calibration folder (default ml.quantize's: the dataset's train images)")
+    parser.add_argument("--exclude", default="head", help="ml.quantize --exclude (the shipped model keeps the head float)")
     parser.add_argument("--out", type=Path, default=DEFAULT_RUNS / "site-adaptation")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
@@ -96,7 +99,8 @@ def main(argv: list[str] | None = None) -> dict:
         if not base_onnx.is_file():
             run([py, "-m", "ml.export", "--weights", str(args.base), "--imgsz", str(args.imgsz),
                  "--out", str(out / "base.fp32.onnx")])
-            run([py, "-m", "ml.quantize", "--model", str(out / "base.fp32.onnx"), "--out", str(base_onnx)])
+            run([py, "-m", "ml.quantize", "--model", str(out / "base.fp32.onnx"), "--out", str(base_onnx),
+                 "--exclude", args.exclude] + (["--calib", str(args.calib)] if args.calib else []))
 
     name = f"site-{args.family}-{args.n}"
     if (DEFAULT_RUNS / name).exists():
@@ -113,7 +117,9 @@ def main(argv: list[str] | None = None) -> dict:
     adapted_fp32, adapted = out / "adapted.fp32.onnx", out / "adapted.int8.onnx"
     timings["export_quantize_s"] = run([py, "-m", "ml.export", "--weights", str(weights), "--imgsz",
                                         str(args.imgsz), "--out", str(adapted_fp32)])
-    timings["export_quantize_s"] += run([py, "-m", "ml.quantize", "--model", str(adapted_fp32), "--out", str(adapted)])
+    quantize = ["--exclude", args.exclude] + (["--calib", str(args.calib)] if args.calib else [])
+    timings["export_quantize_s"] += run([py, "-m", "ml.quantize", "--model", str(adapted_fp32), "--out", str(adapted),
+                                         *quantize])
     timings["total_min"] = round(sum(timings.values()) / 60, 2)
 
     evaluation = out / "evaluation.json"
