@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 from django.db.models import Count, Q
+from django.shortcuts import redirect
 from django.utils.html import format_html
 
 from devices.models import Camera, DeviceKey
@@ -70,6 +71,16 @@ class DeviceKeyAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+    def add_view(self, request, form_url="", extra_context=None):
+        # A key is made for a camera and shown once, so it is created from the camera ("Create a new
+        # device key"), not from a blank form. Someone allowed to create keys who lands here (an old
+        # bookmark, a typed URL) is sent there with the reason instead of a role 403 page.
+        if request.user.has_perm("devices.add_devicekey"):
+            messages.info(request, "Device keys are created from their camera: select it and run "
+                                   "\"Create a new device key (shown once)\".")
+            return redirect("admin:devices_camera_changelist")
+        return super().add_view(request, form_url, extra_context)
 
     def has_revoke_permission(self, request) -> bool:
         # Revoking cuts a camera off: a change to the key, so it needs the change permission.

@@ -57,6 +57,21 @@ class ModelVersionInstallForm(forms.ModelForm):
             shutil.rmtree(self.candidate.parent, ignore_errors=True)
 
 
+def _bundled_summary() -> str:
+    from detection.serving.runtime import ModelUnavailable, bundled_detector
+
+    active = ModelVersion.objects.filter(is_active=True).first()
+    try:
+        detector = bundled_detector()
+    except ModelUnavailable as exc:
+        return f"Bundled model {mv.settings.MODEL_PATH.name}: {exc}"
+    role = (f"served when no version is active (now: {mv.version_label(active)})" if active
+            else "served now (no version is active)")
+    return (f"Bundled model {mv.settings.MODEL_PATH.name}, version {detector.version}, {detector.input_size} px, "
+            f"confidence {detector.conf:g} / NMS IoU {detector.iou:g} ({detector.threshold_source}): {role}. "
+            "The action \"Serve the bundled model file\" switches back to it.")
+
+
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
     list_display = ("name", "active", "tag", "short_sha", "input_size", "sample_error", "installed_at",
@@ -64,6 +79,13 @@ class ModelVersionAdmin(admin.ModelAdmin):
     list_filter = ("is_active",)
     search_fields = ("name", "sha256")
     actions = ("activate", "rollback", "serve_bundled")
+
+    def changelist_view(self, request, extra_context=None):
+        # The bundled file is served whenever no version is active: say so above the list, with what it
+        # counts with, so an empty list never reads as "no model".
+        if request.method == "GET":
+            messages.info(request, _bundled_summary())
+        return super().changelist_view(request, extra_context)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:

@@ -65,6 +65,11 @@ def _bundled() -> OnnxDetector:
         raise ModelUnavailable(f"The detection model could not be loaded ({settings.MODEL_PATH.name}).") from exc
 
 
+def bundled_detector() -> OnnxDetector:
+    """The bundled MODEL_PATH file, whether or not it is the one served now; raises ModelUnavailable."""
+    return _bundled()
+
+
 def bundled_label(detector: OnnxDetector) -> str:
     return f"bundled {settings.MODEL_PATH.name} ({detector.version})"[:120]
 
