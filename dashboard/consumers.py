@@ -89,7 +89,9 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         current = {"status": view.status, "q": view.q, "sort": view.sort, "camera": view.camera}
         changes = {name: str(message[name] or "")[:100] for name in VIEW_FIELDS if name in message}
         self.grid = LiveGrid(DashboardView.from_query({**current, **changes}))
-        await self.send(text_data=await self._render_view())
+        # Only remember: the page already shows this view (the HTTP answer that changed it). Sending a grid
+        # back raced with the next change: a grid for the older view could land after the newer one.
+        await self._remember_view()
 
     async def stock_updated(self, event: dict) -> None:
         """A frame was stored or thresholds changed (detection's "stock changed" hook, after commit)."""
@@ -106,8 +108,8 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         return build(self.viewer, **kwargs)
 
     @database_sync_to_async
-    def _render_view(self) -> str:
-        return panels.view_html(grid=self.grid)
+    def _remember_view(self) -> None:
+        panels.remember_view(grid=self.grid)
 
     async def session_ended(self, event: dict) -> None:
         """This socket's session logged out (dashboard/socket_auth.py)."""

@@ -95,12 +95,9 @@ def snapshot_html(viewer: Viewer, *, grid: LiveGrid) -> str:
     )
 
 
-def view_html(*, grid: LiveGrid) -> str:
-    """The screen changed its view (filter, search, sort, activity camera): its grid and log, re-rendered."""
-    cards = selectors.camera_cards()
-    grid.remember(cards)
-    return (render_partial("inventory", {**inventory_context(grid.view, cards), "oob": True})
-            + render_partial("activity-log", {**activity_context(grid.view), "oob": True}))
+def remember_view(*, grid: LiveGrid) -> None:
+    """The screen changed its view over HTTP (which rendered it): the socket's grid learns what is shown."""
+    grid.remember(selectors.camera_cards())
 
 
 def update_html(viewer: Viewer, *, camera_id: int, event_id: int | None, grid: LiveGrid) -> str:

@@ -252,8 +252,9 @@ class TestLivePushes:
         communicator, _ = await connect(viewer)
         assert card_slugs(await communicator.receive_from(timeout=5)) == ["aisle-7", "bay-1", "cold-room"]
         await communicator.send_json_to({"status": "", "q": "south", "sort": "", "camera": ""})
-        html = await communicator.receive_from(timeout=5)
-        assert card_slugs(html) == ["bay-1"] and 'data-view="q=south"' in html
+        # The HTTP answer that changed the view already drew it: the socket only remembers it. An echoed
+        # grid could land after a newer view's grid and put the screen back on the old one.
+        assert await communicator.receive_nothing(timeout=0.5)
         await database_sync_to_async(set_reading)(depot["cold-room"], raw=18, smoothed=18, status="FULL")
         await self.broadcast(depot["cold-room"])
         assert "camera-cold-room" not in await communicator.receive_from(timeout=5)

@@ -118,5 +118,9 @@ def test_on_a_phone_the_filters_fit_and_work(site, new_page):
     page.wait_for_function("document.querySelectorAll('#inventory article.camera-card').length === 3")
     page.select_option("#triage-sort", "name")
     page.wait_for_url("**/?sort=name")
+    # The socket learns the new view after the swap; it must not answer with a grid of an older view
+    # (it did: the 'all' grid landed after the name-sorted one and the screen stayed on the old order).
+    page.wait_for_timeout(1000)
+    assert page.eval_on_selector("#inventory", "e => e.dataset.view") == "sort=name"
     assert shown(page) == ["camera-tri-c", "camera-tri-a", "camera-tri-b"]  # Cold room, Tri A, Tri B
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
