@@ -78,7 +78,10 @@ def alert_test(request: HttpRequest) -> HttpResponse:
     channel = request.POST.get("channel", "")
     webhook = None
     if channel == AlertDelivery.Channel.WEBHOOK:
-        webhook = AlertWebhook.objects.filter(pk=request.POST.get("webhook") or 0, is_active=True).first()
+        raw_id = request.POST.get("webhook", "")
+        # A non-number id (a hand-made or fuzzed form) is "no such webhook", not a 500 from the query.
+        webhook_id = int(raw_id) if raw_id.isascii() and raw_id.isdigit() and len(raw_id) <= 18 else 0
+        webhook = AlertWebhook.objects.filter(pk=webhook_id, is_active=True).first() if webhook_id else None
         if webhook is None:
             raise Http404("No such active webhook.")
     labels = dict(AlertDelivery.Channel.choices)

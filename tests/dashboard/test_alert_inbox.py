@@ -126,3 +126,10 @@ def test_operators_cannot_send_tests(client, viewer, receiver):
     assert 'data-action="send-test"' not in client.get("/alerts/").content.decode()
     assert client.post("/alerts/test/", {"channel": "webhook", "webhook": hook.pk}).status_code == 403
     assert Receiver.bodies == []
+
+
+@pytest.mark.parametrize("webhook", ["abc", "[[0.1,0.1]]", "1.5", "-1", "\u0661", "99999999999999999999999", ""])
+def test_a_test_send_with_a_malformed_webhook_id_is_404_not_500(client, manager, webhook):
+    """Found by the fuzz (README, Errors): a non-number id used to reach the query and raise ValueError."""
+    client.force_login(manager)
+    assert client.post("/alerts/test/", {"channel": "webhook", "webhook": webhook}).status_code == 404
