@@ -4,6 +4,7 @@
 #
 #   docker build -t inventory-monitor .
 #   docker run -p 8000:8000 -e SECRET_KEY=... -e ALLOWED_HOSTS=localhost inventory-monitor
+#   docker run --env-file .env inventory-monitor python manage.py pull_cameras   # the camera puller
 FROM python:3.11-slim
 
 # SQLITE_PATH: the SQLite fallback (no DATABASE_URL) needs a folder the non-root user can write;

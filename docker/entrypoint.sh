@@ -2,7 +2,8 @@
 # Container entrypoint.
 #   no arguments  -> (optionally migrate, then) serve with Daphne on port 8000
 #   arguments     -> (optionally migrate, then) run them, e.g. `python manage.py migrate --no-input`
-#                    as a one-off ECS task, or `python manage.py create_camera dock-3 ...`
+#                    as a one-off ECS task, `python manage.py create_camera dock-3 ...`, or
+#                    `python manage.py pull_cameras` (the camera puller: terraform/puller.tf)
 #
 # RUN_MIGRATIONS=1 runs `manage.py migrate` first. Convenient for one task; with several tasks
 # starting at once they race on the same migrations, so production runs migrations as a one-off

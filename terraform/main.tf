@@ -11,6 +11,8 @@ data "aws_vpc" "this" {
 
 locals {
   container_name = "app"
+  # The camera puller (puller.tf): same image, `manage.py pull_cameras`.
+  puller_container_name = "puller"
   # The port docker/entrypoint.sh binds Daphne to (and the Dockerfile EXPOSEs).
   container_port = 8000
 

@@ -71,3 +71,8 @@ output "media_bucket" {
   description = "S3 bucket holding stored frames, review copies and installed model versions (MEDIA_S3_BUCKET)."
   value       = aws_s3_bucket.media.id
 }
+
+output "puller_service_name" {
+  description = "ECS service name of the camera puller (manage.py pull_cameras)."
+  value       = aws_ecs_service.puller.name
+}

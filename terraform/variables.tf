@@ -311,6 +311,63 @@ variable "secret_recovery_window_days" {
   }
 }
 
+# --- Camera puller (puller.tf) ------------------------------------------------------------------------
+
+variable "puller_desired_count" {
+  description = "Number of camera puller tasks (`manage.py pull_cameras`, for cameras with a pull source). 0: no puller (push and phone cameras only). More than 1 shares the cameras through database leases; needs PostgreSQL."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.puller_desired_count >= 0 && floor(var.puller_desired_count) == var.puller_desired_count
+    error_message = "puller_desired_count must be a whole number >= 0."
+  }
+}
+
+variable "puller_concurrency" {
+  description = "Pulls one puller task runs at once (`pull_cameras --concurrency`), which bounds it to about 4 x this many pulls/s: 4 kept 100 cameras at 1 frame per 10 s on schedule, 8 kept 300 (main README, Performance)."
+  type        = number
+  default     = 4
+
+  validation {
+    condition     = var.puller_concurrency >= 1 && var.puller_concurrency <= 64 && floor(var.puller_concurrency) == var.puller_concurrency
+    error_message = "puller_concurrency must be a whole number from 1 to 64."
+  }
+}
+
+variable "puller_task_cpu" {
+  description = "Fargate CPU units of a puller task (1024 = 1 vCPU). Each pulled frame is detected in the puller (README: Connect your cameras, for cameras per core)."
+  type        = number
+  default     = 1024
+
+  validation {
+    condition     = contains([256, 512, 1024, 2048, 4096], var.puller_task_cpu)
+    error_message = "puller_task_cpu must be one of 256, 512, 1024, 2048, 4096."
+  }
+}
+
+variable "puller_task_memory" {
+  description = "Fargate memory of a puller task in MiB (must be a valid combination with puller_task_cpu)."
+  type        = number
+  default     = 2048
+
+  validation {
+    condition     = var.puller_task_memory >= 512 && var.puller_task_memory <= 30720
+    error_message = "puller_task_memory must be between 512 and 30720 MiB."
+  }
+}
+
+variable "camera_cidr_blocks" {
+  description = "Private IPv4 CIDR blocks of the depots' camera networks the puller may connect to (any TCP port), reached from the VPC over a VPN or Direct Connect you provide. Empty: the puller reaches no camera. Never the whole internet."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for cidr in var.camera_cidr_blocks : can(cidrhost(cidr, 0)) && !endswith(cidr, "/0")])
+    error_message = "camera_cidr_blocks must be IPv4 CIDR blocks narrower than /0 (the depots' private camera networks)."
+  }
+}
+
 # --- Database --------------------------------------------------------------------------------------
 
 variable "enable_rds" {

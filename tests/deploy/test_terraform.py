@@ -158,9 +158,8 @@ def test_every_output_has_a_description():
 # --- What the container gets ----------------------------------------------------------------------
 
 
-def container_definitions() -> str:
-    (task,) = resources("aws_ecs_task_definition").values()
-    return task["container_definitions"]
+def container_definitions(task: str = "app") -> str:
+    return resources("aws_ecs_task_definition")[task]["container_definitions"]
 
 
 def plain_environment_names() -> set[str]:
@@ -225,7 +224,8 @@ def test_the_container_port_matches_the_image():
 
 
 def test_the_service_rolls_back_failed_deploys_and_waits_for_the_model():
-    (service,) = resources("aws_ecs_service").values()
+    assert set(resources("aws_ecs_service")) == {"app", "puller"}
+    service = resources("aws_ecs_service")["app"]
     breaker = service["deployment_circuit_breaker"][0]
     assert breaker["enable"] is True and breaker["rollback"] is True
     assert "var.desired_count" in service["desired_count"]
@@ -244,6 +244,47 @@ def test_ecs_waits_longer_than_the_worker_drains_before_it_kills():
     from inventory_monitor.graceful import FORCE_EXIT_GRACE_S
 
     assert FORCE_EXIT_GRACE_S < 10
+
+
+# --- Camera puller (puller.tf) ---------------------------------------------------------------------
+
+
+def test_the_puller_runs_pull_cameras_from_the_same_image_with_the_same_settings():
+    tasks = resources("aws_ecs_task_definition")
+    assert set(tasks) == {"app", "puller"}
+    app, puller = container_definitions("app"), container_definitions("puller")
+    image = '"${aws_ecr_repository.app.repository_url}:${var.image_tag}"'
+    assert image in app and image in puller
+    assert '["python", "manage.py", "pull_cameras", "--concurrency", tostring(var.puller_concurrency)]' in puller
+    for part in ("local.app_environment", "secrets = local.container_secrets"):
+        assert part in app and part in puller
+    assert "portMappings" not in puller and "healthCheck" not in puller  # it listens on nothing
+    assert tasks["puller"]["execution_role_arn"] == tasks["app"]["execution_role_arn"]
+    # SIGTERM: pulls under way (at most 20 s each, PullSource.timeout_s) finish before SIGKILL.
+    stop = int(re.search(r"stopTimeout = (\d+)", puller).group(1))
+    assert 20 < stop <= 120
+
+
+def test_the_puller_service_defaults_to_one_task_and_needs_postgres_for_any():
+    service = resources("aws_ecs_service")["puller"]
+    assert "var.puller_desired_count" in service["desired_count"]
+    assert variables()["puller_desired_count"]["default"] == 1
+    assert "load_balancer" not in service
+    assert service["deployment_circuit_breaker"][0]["rollback"] is True
+    (precondition,) = service["lifecycle"][0]["precondition"]
+    assert "var.puller_desired_count == 0 || local.uses_postgres" in precondition["condition"]
+    groups = service["network_configuration"][0]["security_groups"]
+    assert groups == ["${aws_security_group.service.id}", "${aws_security_group.puller.id}"]
+
+
+def test_the_puller_reaches_only_the_camera_networks_it_is_given():
+    assert "ingress" not in resources("aws_security_group")["puller"]
+    egress = [rule for rule in resources("aws_vpc_security_group_egress_rule").values()
+              if security_group_of(rule) == "puller"]
+    (rule,) = egress
+    assert rule["cidr_ipv4"] == "${each.value}" and "var.camera_cidr_blocks" in rule["for_each"]
+    validation = variables()["camera_cidr_blocks"]["validation"][0]["condition"]
+    assert "/0" in validation and "!endswith" in validation
 
 
 # --- Load balancer --------------------------------------------------------------------------------
@@ -355,8 +396,8 @@ def test_sns_publish_is_scoped_to_the_alert_topic():
     assert any(statement in statements(documents["task"]) for statement in sns_statements)
     assert resources("aws_iam_role_policy")["task"]["role"] == "${aws_iam_role.task.id}"
     assert resources("aws_iam_role_policy")["task"]["policy"] == "${data.aws_iam_policy_document.task.json}"
-    (task,) = resources("aws_ecs_task_definition").values()
-    assert task["task_role_arn"] == "${aws_iam_role.task.arn}"
+    for task in resources("aws_ecs_task_definition").values():  # the app and the puller
+        assert task["task_role_arn"] == "${aws_iam_role.task.arn}"
 
 
 def test_no_managed_policies_widen_the_roles():

@@ -4,9 +4,12 @@ why in words and stores nothing."""
 
 from __future__ import annotations
 
+import shutil
 import socket
+import subprocess
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -14,6 +17,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 import detection.ingest.services
+import detection.pull.fetch
 import detection.pull.services
 from detection.models import DetectionEvent, StockState
 from detection.pull.fetch import PullFailed, Target, frame_fetch
@@ -23,7 +27,7 @@ from detection.pull.secrets import secret_decrypt
 from detection.pull.services import pull_once, pull_source_save, pull_source_test
 from devices.models import Camera
 from tests.conftest import labelled_val_images
-from tests.fake_camera import FakeCamera
+from tests.fake_camera import FakeCamera, wait_until
 
 PASSWORD = "s3cret!"
 
@@ -264,3 +268,58 @@ def test_an_unreachable_rtsp_stream_fails_in_words_within_its_timeout(loopback):
             frame_fetch(Target(kind="rtsp", url=f"rtsp://127.0.0.1:{port}/stream1", username="admin",
                                password=PASSWORD, timeout_s=2))
         assert time.monotonic() - started < 10 and PASSWORD not in str(failure.value)
+
+
+# --- The stream reader's success path, with a stream ffmpeg serves --------------------------------
+# No RTSP server here (Debian's ffmpeg only pushes to one), so ffmpeg serves a looped stream of the real
+# frame as multipart JPEG over HTTP on loopback and the stream URL is pointed at it: everything after the
+# URL is the production code — OpenCV's FFmpeg backend opening it with the pull's timeouts, reading
+# until a whole frame, re-encoding it, the ingest. The RTSP handshake itself is not covered.
+
+@pytest.fixture
+def ffmpeg_stream(tmp_path, real_frame):
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        pytest.skip("ffmpeg not installed")
+    picture = tmp_path / "frame.jpg"
+    picture.write_bytes(real_frame)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen(
+        [ffmpeg, "-hide_banner", "-loglevel", "error", "-re", "-loop", "1", "-framerate", "5", "-i", str(picture),
+         "-f", "mpjpeg", "-q:v", "4", "-listen", "1", f"http://127.0.0.1:{port}/stream.mjpg"],
+        stdin=subprocess.DEVNULL)
+    assert wait_until(lambda: _port_open(port), timeout=15), "ffmpeg did not start listening"
+    yield f"http://127.0.0.1:{port}/stream.mjpg"
+    server.kill()
+    server.wait(timeout=10)
+
+
+def _port_open(port: int) -> bool:
+    # A TCP connect would use up ffmpeg's one client: look for the listening socket instead.
+    needle = f"0100007F:{port:04X}"
+    return any(needle in line and line.split()[3] == "0A" for line in Path("/proc/net/tcp").read_text().splitlines())
+
+
+@pytest.mark.django_db
+def test_a_stream_source_is_read_through_opencv_and_counted_like_a_posted_frame(
+        ffmpeg_stream, loopback, camera_with_key, monkeypatch, real_frame):
+    import cv2
+    import numpy as np
+
+    source = pulled_camera(camera_with_key, "rtsp://admin:secret@127.0.0.1:8554/stream1", interval_s=10)
+    assert source.kind == "rtsp"
+    monkeypatch.setattr(detection.pull.fetch, "rtsp_url_with_address", lambda target: ffmpeg_stream)
+    started = time.monotonic()
+    outcome = pull_once(PullSource.objects.select_related("camera").get())
+    assert outcome.ok, outcome.reason
+    assert time.monotonic() - started < source.timeout_s + 5
+    event = DetectionEvent.objects.get(pk=outcome.event_id)
+    assert event.raw_count > 0 and event.image
+    # The stored frame is the stream's picture (decoded by OpenCV, re-encoded as JPEG): same shape.
+    original = cv2.imdecode(np.frombuffer(real_frame, np.uint8), cv2.IMREAD_COLOR)
+    with event.image.open("rb") as stored:
+        kept = cv2.imdecode(np.frombuffer(stored.read(), np.uint8), cv2.IMREAD_COLOR)
+    assert kept is not None
+    assert abs(kept.shape[1] / kept.shape[0] - original.shape[1] / original.shape[0]) < 0.01
