@@ -260,6 +260,9 @@ def main(argv: list[str] | None = None) -> int:
                        if ok and n in ok[0] else 99)
         print("stages p50 ms: " + "  ".join(
             f"{name} {statistics.median([s[name] for s in ok if name in s]):.2f}" for name in names))
+        db_file = os.environ["SQLITE_PATH"]
+        open_db = sum(1 for fd in Path("/proc/self/fd").iterdir() if os.path.realpath(fd) == db_file)
+        print(f"SQLite connections open at the end: {open_db} (file descriptors on the database file)")
         print(f"RESULT own_ms={per_frame - onnx:.3f} process_ms={per_frame:.3f} onnx_ms={onnx:.3f}")
         return 0 if len(ok) == len(results) else 1
     finally:
