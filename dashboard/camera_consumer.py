@@ -26,12 +26,28 @@ class CameraConsumer(CameraSocket):
     async def stock_updated(self, event: dict) -> None:
         if event["camera_id"] != self.camera_id or not await self.still_signed_in():
             return
-        # event_id None: thresholds or zones changed, so the threshold row is sent too.
-        await self.send(text_data=await self._render(thresholds=event.get("event_id") is None))
+        event_id = event.get("event_id")
+        if event_id is None:  # thresholds or zones changed, so the threshold row is sent too
+            await self.send(text_data=await self._render(thresholds=True))
+        else:
+            await self.send(text_data=await self._render_frame(event_id))
 
-    @database_sync_to_async
-    def _render(self, *, thresholds: bool) -> str:
+    def _live_html(self, *, thresholds: bool) -> str:
         context = camera.camera_context(self.camera_id, self.viewer, user=self.scope["user"])
         if context is None:
             return ""
         return camera.render_live(context, thresholds=thresholds)
+
+    @database_sync_to_async
+    def _render(self, *, thresholds: bool) -> str:
+        return self._live_html(thresholds=thresholds)
+
+    @database_sync_to_async
+    def _render_frame(self, event_id: int) -> str:
+        """A frame's live partials, rendered once for every page of this camera whose viewer has the
+        same say in them: the event rows' "count is wrong" action (flag_count) and can_manage (the
+        frame partials carry no CSRF token; the threshold row, which does, is not sent for a frame)."""
+        user = self.scope["user"]
+        key = ("camera-live", self.viewer.can_manage, user.has_perm("detection.flag_count"))
+        return panels.shared_renders.get((self.camera_id, event_id, *key),
+                                         lambda: self._live_html(thresholds=False))

@@ -4,8 +4,11 @@ database_sync_to_async, never on the event loop."""
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.template.loader import render_to_string
@@ -17,6 +20,51 @@ from detection.stock import selectors
 
 PAGE = "dashboard/index.html"
 ACTIVITY_LIMIT = 20
+T = TypeVar("T")
+
+
+class SharedRenders:
+    """What one frame's push renders, built once for every open screen that shows it alike.
+
+    Every screen gets every frame's "stock changed" event, and each used to query and render the
+    same fragments for it: with 10 dashboards and 5 camera pages open that was about nine tenths
+    of the server's CPU per frame (README "Performance"). A frame's fragments are keyed by
+    (camera_id, event_id, what, and whatever else the render depends on: the screen's view, the
+    viewer's permissions); the first screen builds them, the others reuse them. A new frame has a
+    new event_id, so nothing stale is ever served; only the newest ``size`` entries are kept.
+    Threshold and zone changes (event_id None) are rare and rendered per screen, as before.
+    """
+
+    def __init__(self, size: int = 256) -> None:
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self.size = size
+
+    def get(self, key: Hashable, build: Callable[[], T]) -> T:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = build()  # outside the lock: two screens may both build it once, never wrong
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+shared_renders = SharedRenders()
+
+
+def _shared(camera_id: int, event_id: int | None, *what: Hashable) -> Callable[[Callable[[], T]], T]:
+    """Build through shared_renders for a frame's push; build every time for a manager's change."""
+    if event_id is None:
+        return lambda build: build()
+    return lambda build: shared_renders.get((camera_id, event_id, *what), build)
 
 
 @dataclass(frozen=True)
@@ -107,17 +155,20 @@ def update_html(viewer: Viewer, *, camera_id: int, event_id: int | None, grid: L
     filter, or changes place in its order or status, re-renders the grid, so a screen filtered to
     CRITICAL never shows a camera that is not (and shows one the moment it becomes CRITICAL).
     """
-    card = selectors.camera_card(camera_id=camera_id)
-    parts = [render_partial("system-status", {**status_context(), "oob": True})]
+    card = _shared(camera_id, event_id, "card")(lambda: selectors.camera_card(camera_id=camera_id))
+    parts = [_shared(camera_id, event_id, "system-status")(
+        lambda: render_partial("system-status", {**status_context(), "oob": True}))]
     change, status_changed = ("grid", True) if card is None else grid.after_change(card)  # None: deactivated
     if change == "grid":
-        cards = selectors.camera_cards()
+        cards = _shared(camera_id, event_id, "cards")(selectors.camera_cards)
         grid.remember(cards)
-        parts.append(render_partial("inventory", {**inventory_context(grid.view, cards), "oob": True}))
+        parts.append(_shared(camera_id, event_id, "inventory", grid.view)(
+            lambda: render_partial("inventory", {**inventory_context(grid.view, cards), "oob": True})))
     else:
         if change == "card":
-            parts.append(render_partial("camera-card", {"card": card, "oob": True}))
-        if status_changed:  # the counts beside each status filter
+            parts.append(_shared(camera_id, event_id, "camera-card")(
+                lambda: render_partial("camera-card", {"card": card, "oob": True})))
+        if status_changed:  # the counts beside each status filter (this screen's own cards)
             choices = grid.view.status_choices(grid.keys.values())
             parts.append(render_partial("triage-status", {"view": grid.view, "status_choices": choices,
                                                           "oob": True}))
@@ -129,6 +180,7 @@ def update_html(viewer: Viewer, *, camera_id: int, event_id: int | None, grid: L
         parts.append(render_partial("threshold-row", {"card": card, "can_manage": viewer.can_manage,
                                                       "csrf_token": viewer.csrf_token, "oob": True}))
     elif not camera_slug or camera_slug == card.slug:
-        context = {**activity_context(grid.view), "new_event_id": event_id, "oob": True}
-        parts.append(render_partial("activity-log", context))
+        parts.append(_shared(camera_id, event_id, "activity-log", grid.view)(
+            lambda: render_partial("activity-log", {**activity_context(grid.view), "new_event_id": event_id,
+                                                    "oob": True})))
     return "".join(parts)

@@ -47,12 +47,18 @@ async def close_code_now(scope) -> int | None:
     key = getattr(session, "session_key", None)
     if not key:
         return SIGNED_OUT
-    fresh = import_module(settings.SESSION_ENGINE).SessionStore(session_key=key)  # read again, not the cached copy
-    user = await get_user({"session": fresh})
-    connected_as = scope.get("user")
-    if not user.is_authenticated or user.pk != getattr(connected_as, "pk", None):
+    return await _close_code(key, getattr(scope.get("user"), "pk", None))
+
+
+@database_sync_to_async
+def _close_code(session_key: str, connected_as_pk) -> int | None:
+    """The check itself, in one trip to a worker thread (one database connection): it runs before
+    every push on every open screen, so it is a large part of what a frame's broadcast costs."""
+    fresh = import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key)  # not the cached copy
+    user = get_user.func({"session": fresh})  # channels.auth.get_user's own check, without its own trip
+    if not user.is_authenticated or user.pk != connected_as_pk:
         return SIGNED_OUT
-    if not await database_sync_to_async(user.has_perm)(VIEW):
+    if not user.has_perm(VIEW):
         return NO_ACCESS
     return None
 

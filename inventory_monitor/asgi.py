@@ -2,11 +2,12 @@
 
 import os
 
-from django.core.asgi import get_asgi_application
+from inventory_monitor.asgi_handler import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "inventory_monitor.settings")
 
-# Django must be set up before anything imports models (the consumers do).
+# Django must be set up before anything imports models (the consumers do). Our views are all sync:
+# the handler runs the middleware chain and the view in one hop to the request thread (asgi_handler.py).
 django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402

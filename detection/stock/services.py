@@ -15,8 +15,8 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Subquery
+from django.db import router, transaction
+from django.db.models.deletion import Collector
 from django.utils import timezone
 
 from detection.detector import DetectionResult
@@ -96,12 +96,20 @@ def _event_create(camera: Camera, result: DetectionResult, reading: FrameReading
 
 
 def _trim_log(camera: Camera) -> None:
-    """One DELETE of everything older than the camera's newest ACTIVITY_LOG_SIZE events. Their stored
-    frames are deleted once that commits (detection.stock.frames, on every event deletion), so a
-    rolled-back trim keeps its rows and their files."""
+    """Delete everything older than the camera's newest ACTIVITY_LOG_SIZE events (one row per frame
+    once the log is full, none before). Their stored frames are deleted once that commits
+    (detection.stock.frames, on every event deletion), so a rolled-back trim keeps its rows and files.
+
+    The expired rows are read once, only the fields the deletion needs (not the boxes), and handed
+    to Django's deletion collector as they are: the same signals and the same SET_NULL of review
+    frames as QuerySet.delete(), without its second read of the rows or a subquery to build.
+    """
     keep = settings.ACTIVITY_LOG_SIZE
-    oldest_kept = DetectionEvent.objects.filter(camera=camera).order_by("-id").values("id")[keep - 1 : keep]
-    DetectionEvent.objects.filter(camera=camera, id__lt=Subquery(oldest_kept)).delete()
+    expired = list(DetectionEvent.objects.filter(camera=camera).order_by("-id").only("id", "image")[keep:])
+    if expired:
+        collector = Collector(using=router.db_for_write(DetectionEvent))
+        collector.collect(expired)
+        collector.delete()
 
 
 def _history(camera: Camera, state: StockState, *, count: int | None, status: str, now: datetime) -> dict:

@@ -113,6 +113,30 @@ def test_the_log_keeps_exactly_the_newest_twenty(camera_with_key):
     assert DetectionEvent.objects.filter(camera=other).count() == 1  # trimming is per camera
 
 
+@pytest.mark.django_db
+def test_a_frame_costs_nine_statements_once_the_log_is_full(camera_with_key, django_assert_num_queries):
+    # The ingest transaction, pinned so a change in its round trips is deliberate (README "Performance"):
+    # lock the state row, the smoothing window, the event, the trim (read the expired row's id and image,
+    # unlink review frames, delete), the history reading, the state, the camera's last_seen_at.
+    # (In the server they sit between BEGIN IMMEDIATE and COMMIT; in the test's own transaction
+    # those are a savepoint pair.)
+    camera, _ = camera_with_key(window=3)
+    for n in range(20):
+        frame_record(camera=camera, result=result(n))
+    with django_assert_num_queries(11):  # 9 + SAVEPOINT + RELEASE SAVEPOINT
+        frame_record(camera=camera, result=result(5))
+    assert DetectionEvent.objects.filter(camera=camera).count() == 20
+
+
+@pytest.mark.django_db
+def test_nothing_is_deleted_while_the_log_is_not_full(camera_with_key, django_assert_num_queries):
+    camera, _ = camera_with_key(window=3)
+    frame_record(camera=camera, result=result(1))
+    with django_assert_num_queries(9) as captured:  # the full log's 11 less the unlink and the delete
+        frame_record(camera=camera, result=result(2))
+    assert not any(q["sql"].startswith("DELETE") for q in captured.captured_queries)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_log_stays_at_twenty_under_concurrent_frames(camera_with_key):
     camera, _ = camera_with_key(window=5)
