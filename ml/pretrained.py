@@ -35,7 +35,11 @@ import numpy as np
 from detection.detector.files import file_sha256
 from ml.common import DEFAULT_DATASET, DEFAULT_RUNS, PROJECT_ROOT, configure_offline_ultralytics, list_images
 
-DEFAULT_ONNX = PROJECT_ROOT.parent / "shared" / "pretrained" / "yolov8n-coco.int8-dynamic.onnx"
+PRETRAINED_NAME = "yolov8n-coco.int8-dynamic.onnx"
+# Beside the checkout (../shared), or the workplace's shared folder when the checkout lives elsewhere (CI clones).
+DEFAULT_ONNX = next((path for path in (PROJECT_ROOT.parent / "shared" / "pretrained" / PRETRAINED_NAME,
+                                       Path("/work/shared/pretrained") / PRETRAINED_NAME) if path.is_file()),
+                    PROJECT_ROOT.parent / "shared" / "pretrained" / PRETRAINED_NAME)
 DEFAULT_OUT = DEFAULT_RUNS / "pretrained" / "yolov8n-coco.pt"
 KNOWN_SHA256 = "83de8f0d2cd521e00ae2b138c340a03dece35b060b3898509bdc69afff417312"
 INPUT_SIZE = 640

@@ -22,7 +22,7 @@ SAMPLES = sorted((REPO / "simulation" / "samples").glob("warehouse_*.jpg"))
 
 
 def pretrained_onnx() -> Path:
-    path = REPO.parent / "shared" / "pretrained" / "yolov8n-coco.int8-dynamic.onnx"
+    path = pretrained.DEFAULT_ONNX
     if not path.is_file():
         raise RuntimeError(f"{path} not found: the COCO weights live in ../shared/pretrained")
     return path
