@@ -28,7 +28,6 @@ import argparse
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,6 +37,7 @@ from pathlib import Path
 
 import requests
 
+from benchmarks.ingest import _free_port, _manage
 from tests.fake_camera import FakeCamera
 
 REPO = Path(__file__).resolve().parent.parent
@@ -61,19 +61,6 @@ for i in range(count):
     PullSource.objects.filter(pk=source.pk).update(next_pull_at=start + timedelta(seconds=interval * i / count))
 print(PullSource.objects.count())
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _manage(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run([sys.executable, "manage.py", *args], cwd=REPO, env=env, capture_output=True, text=True)
-    if done.returncode:
-        raise RuntimeError(f"manage.py {' '.join(args[:2])} failed:\n{done.stdout}\n{done.stderr[-3000:]}")
-    return done.stdout
 
 
 def _cpu_seconds(pid: int) -> float:

@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> dict:
              "--epochs", str(args.epochs), "--lr0", str(args.lr0), "--lrf", "0.5", "--warmup-epochs", "0",
              "--close-mosaic", str(args.epochs), "--site", str(site), "--site-repeat", str(args.site_repeat),
              "--hold-out-family", args.family, "--gray-fraction", "0.1", "--workers", "2", "--cache", "ram",
-             "--synth-count", str(args.synth_count), "--hyp", "plots=False"]
+             "--synth-count", str(args.synth_count)]
     for folder in args.synth:
         train += ["--synth", str(folder)]
     timings["fine_tune_s"] = run(train)
