@@ -1,28 +1,95 @@
-"""Django's ASGI handler with the middleware chain and the view run in one thread hop.
+"""Django's ASGI handler with the middleware chain and the view run in one thread hop, on request
+threads that are kept from one request to the next.
 
 Every view here is synchronous (DRF, the admin, the HTMX pages; the only async code is the
-Channels consumers, which do not pass through this handler). Django's stock ASGIHandler builds an
-async middleware chain, so each MiddlewareMixin middleware hands its ``process_request`` and
-``process_response`` to the request's thread and back, and ``process_view`` and the view do too:
-about 15 round trips between the event loop and the request thread per request, each a future, a
-thread wake-up and a loop wake-up. This handler builds the chain as WSGI does (all sync) and runs
-``get_response`` once in the request's thread: one round trip. The loop still reads the body,
-sends the response and fires ``request_started`` / ``request_finished`` exactly as before, and the
-request still runs in its own thread-sensitive context (its own thread, so the database connection
-never crosses threads).
+Channels consumers, which do not pass through this handler). Two costs of Django's stock
+ASGIHandler go away:
+
+- **Hops.** It builds an async middleware chain, so each MiddlewareMixin middleware hands its
+  ``process_request`` and ``process_response`` to the request's thread and back, and
+  ``process_view`` and the view do too: about 15 round trips between the event loop and the
+  request thread per request. This handler builds the chain as WSGI does (all sync) and runs
+  ``get_response`` once in the request's thread.
+- **A new thread and a new database connection per request.** Django runs each request in its own
+  ``ThreadSensitiveContext``, which creates a one-thread executor for that request and drops it at
+  the end: a thread start, a fresh database connection (SQLite: connect, two PRAGMAs, Django's ~40
+  SQL functions registered; PostgreSQL: a TCP and auth handshake) and its close, for every frame.
+  Here each request still gets a thread of its own for all its thread-sensitive work (the
+  ``request_started`` receivers, the view, ``response.close()``, exactly as Django arranges it), but
+  that thread is a *lane* taken from a small free list and given back afterwards, so with
+  ``DB_CONN_MAX_AGE`` > 0 its connection serves the next request too. Django's own
+  ``close_old_connections`` (on ``request_started`` / ``request_finished``, in the lane) still
+  enforces the maximum age and drops a broken connection (``conn_health_checks``).
+
+There are as many lanes as requests ever ran at once; at most ``REQUEST_THREADS_KEPT`` idle lanes
+are kept (each may hold a database connection), the others close their connections and end.
 
 Measured with ``python -m benchmarks.ingest_overhead`` (README "Performance").
 """
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import django
-from asgiref.sync import sync_to_async
+from asgiref.sync import ThreadSensitiveContext, sync_to_async
+from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler
+from django.db import connections
+
+
+def _close_connections() -> None:
+    connections.close_all()
+
+
+class RequestLanes:
+    """One-thread executors kept between requests; a lane runs one request at a time."""
+
+    def __init__(self, keep: int) -> None:
+        self.keep = keep
+        self._free: list[ThreadPoolExecutor] = []
+        self._lock = threading.Lock()
+        self.started = 0  # lanes created so far (tests, diagnostics)
+
+    def take(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._free:
+                return self._free.pop()  # the most recently used: its connection is the freshest
+            self.started += 1
+        return ThreadPoolExecutor(max_workers=1, thread_name_prefix="request")
+
+    def give_back(self, lane: ThreadPoolExecutor) -> None:
+        with self._lock:
+            if len(self._free) < self.keep:
+                self._free.append(lane)
+                return
+        lane.submit(_close_connections)  # runs after anything still queued on the lane
+        lane.shutdown(wait=False)
+
+    def idle(self) -> int:
+        with self._lock:
+            return len(self._free)
 
 
 class SyncViewsASGIHandler(ASGIHandler):
-    """ASGIHandler for a site whose views are all sync: one hop to the request thread per request."""
+    """ASGIHandler for a site whose views are all sync: one hop to a kept request thread per request."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lanes = RequestLanes(keep=settings.REQUEST_THREADS_KEPT)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
+        lane = self.lanes.take()
+        try:
+            # What Django's __call__ does, with the lane as the context's thread (asgiref leaves a
+            # given executor running when the context ends).
+            async with ThreadSensitiveContext(executor=lane):
+                await self.handle(scope, receive, send)
+        finally:
+            self.lanes.give_back(lane)
 
     def load_middleware(self, is_async: bool = False) -> None:
         super().load_middleware(is_async=False)

@@ -120,14 +120,19 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------------
 # SQLite by default, in WAL mode with a busy timeout so concurrent cameras wait for the write lock
 # instead of failing with "database is locked". DATABASE_URL=postgres://... switches engines.
+# Connections are kept for DB_CONN_MAX_AGE seconds by the thread that opened them: request threads
+# are kept between requests (inventory_monitor/asgi_handler.py), at most REQUEST_THREADS_KEPT idle
+# ones per worker, so a worker holds at most that many + a few (consumers, background threads).
+# Health checks drop a connection the database closed before it is used again.
 SQLITE_PATH = Path(os.environ.get("SQLITE_PATH", BASE_DIR / "db.sqlite3"))
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{SQLITE_PATH}"),
-        conn_max_age=envint("DB_CONN_MAX_AGE", 0),
+        conn_max_age=envint("DB_CONN_MAX_AGE", 60),
         conn_health_checks=True,
     )
 }
+REQUEST_THREADS_KEPT = envint("REQUEST_THREADS_KEPT", 8)
 # FULL: every commit is synced to disk before the camera gets its 201, so a power cut cannot take an
 # acknowledged frame back; it costs about one fsync per frame (README "Durability",
 # benchmarks/sqlite_sync.py). NORMAL trades that promise for speed. (PostgreSQL is durable anyway.)
