@@ -44,15 +44,18 @@ def postprocess(
     ``image_size`` (w, h) is the image that was letterboxed; ``original_size`` (w, h) the camera's
     frame when it was decoded at reduced size (defaults to ``image_size``).
     """
-    preds = output[0].T  # (N, 4+nc)
-    class_scores = preds[:, 4:]
-    class_ids = class_scores.argmax(axis=1)
-    scores = class_scores[np.arange(len(preds)), class_ids]
+    raw = output[0]  # (4+nc, N): rows are contiguous, so pick candidates before transposing
+    class_scores = raw[4:]
+    if len(class_scores) == 1:  # our single-class model: no argmax, no gather over N columns
+        scores, class_ids = class_scores[0], np.zeros(raw.shape[1], np.int64)
+    else:
+        class_ids = class_scores.argmax(axis=0)
+        scores = np.take_along_axis(class_scores, class_ids[None], axis=0)[0]
     mask = scores > conf
     if not mask.any():
         empty = np.zeros((0, 4), np.float32)
         return empty, np.zeros(0, np.float32), np.zeros(0, np.int64)
-    preds, scores, class_ids = preds[mask], scores[mask], class_ids[mask]
+    preds, scores, class_ids = raw[:4, mask].T, scores[mask], class_ids[mask]
     if len(scores) > MAX_CANDIDATES:
         top = np.argsort(-scores)[:MAX_CANDIDATES]
         preds, scores, class_ids = preds[top], scores[top], class_ids[top]

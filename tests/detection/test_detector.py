@@ -95,6 +95,20 @@ def test_postprocess_is_class_aware_and_applies_conf():
     assert np.allclose(boxes[0], [0, 0, 10, 10])
 
 
+def test_postprocess_single_class_shortcut_agrees_with_the_general_path():
+    # One class takes a shortcut (no argmax/gather over all candidates); a second, never-winning
+    # class row sends the same output through the general path: same boxes, scores and classes.
+    rng = np.random.default_rng(7)
+    n = 3549
+    xy = rng.uniform(0, 416, (2, n))
+    wh = rng.uniform(4, 60, (2, n))
+    single = np.concatenate([xy, wh, rng.uniform(0, 1, (1, n))]).astype(np.float32)[None]
+    general = np.concatenate([single[0], np.zeros((1, n), np.float32)])[None]
+    kwargs = dict(conf=0.35, iou=0.5, max_det=300, scale=416 / 1920, pad=(0, 91), image_size=(1920, 1080))
+    for got, want in zip(postprocess(single, **kwargs), postprocess(general, **kwargs)):
+        assert len(got) > 10 and np.array_equal(got, want)
+
+
 # --- decoding uploads ---------------------------------------------------------------------
 
 
