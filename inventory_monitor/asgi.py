@@ -10,9 +10,15 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "inventory_monitor.settings")
 # the handler runs the middleware chain and the view in one hop to the request thread (asgi_handler.py).
 django_asgi_app = get_asgi_application()
 
+from django.conf import settings  # noqa: E402
+
+from inventory_monitor.memory import malloc_arenas_limit  # noqa: E402
+
+# Before any thread of ours starts: a worker's memory should not grow with its thread count.
+malloc_arenas_limit(settings.MALLOC_ARENAS)
+
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from django.conf import settings  # noqa: E402
 
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 

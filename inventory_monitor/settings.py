@@ -133,6 +133,8 @@ DATABASES = {
     )
 }
 REQUEST_THREADS_KEPT = envint("REQUEST_THREADS_KEPT", 8)
+# glibc malloc arenas per worker (inventory_monitor/memory.py); 0 = glibc's default (8 per core).
+MALLOC_ARENAS = envint("MALLOC_ARENAS", 2)
 # FULL: every commit is synced to disk before the camera gets its 201, so a power cut cannot take an
 # acknowledged frame back; it costs about one fsync per frame (README "Durability",
 # benchmarks/sqlite_sync.py). NORMAL trades that promise for speed. (PostgreSQL is durable anyway.)

@@ -1,0 +1,56 @@
+"""A worker limits glibc's malloc arenas, so its memory does not grow with its thread count."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+
+import pytest
+
+from inventory_monitor.memory import malloc_arenas_limit
+
+# In a fresh interpreter: optionally limit arenas, then 8 threads allocate at once (each new thread
+# that mallocs gets an arena of its own until the limit), then glibc's malloc_info counts the heaps.
+PROBE = """
+import ctypes, ctypes.util, sys, tempfile, threading
+from inventory_monitor.memory import malloc_arenas_limit
+if sys.argv[1] != "0":
+    assert malloc_arenas_limit(int(sys.argv[1]))
+barrier = threading.Barrier(8)
+def work():
+    keep = [bytearray(200_000) for _ in range(4)]  # above pymalloc's sizes: glibc malloc
+    barrier.wait()
+threads = [threading.Thread(target=work) for _ in range(8)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+libc = ctypes.CDLL(ctypes.util.find_library("c"))
+libc.fopen.restype = ctypes.c_void_p
+with tempfile.NamedTemporaryFile(suffix=".xml") as out:
+    stream = libc.fopen(out.name.encode(), b"w")
+    libc.malloc_info(0, ctypes.c_void_p(stream))
+    libc.fclose(ctypes.c_void_p(stream))
+    print(open(out.name).read().count("<heap nr="))
+"""
+
+glibc_only = pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's malloc arenas")
+
+
+def _heaps(limit: int) -> int:
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+    out = subprocess.run([sys.executable, "-c", PROBE, str(limit)], env=env, capture_output=True, text=True,
+                         check=True, cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+    return int(out.stdout.strip())
+
+
+@glibc_only
+def test_it_caps_the_arenas_threads_get():
+    assert _heaps(0) > 2  # glibc's default: a new arena per thread, up to 8 per core
+    assert _heaps(2) <= 2
+
+
+def test_it_leaves_glibc_alone_when_malloc_arena_max_is_set_or_the_limit_is_0(monkeypatch):
+    assert malloc_arenas_limit(0) is False
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    assert malloc_arenas_limit(2) is False
