@@ -117,7 +117,18 @@ def test_the_middleware_and_the_view_run_in_one_request_thread_off_the_loop(sett
 def db_urls(settings, monkeypatch):
     settings.ROOT_URLCONF = __name__
     # Connections are configured once per process: set the age where each connection reads it.
-    return lambda age: monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", age)
+    yield lambda age: monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", age)
+    for handler in handlers:
+        handler.lanes.close()  # their kept connections (PostgreSQL will not drop a database in use)
+    handlers.clear()
+
+
+handlers: list[SyncViewsASGIHandler] = []
+
+
+def _handler() -> SyncViewsASGIHandler:
+    handlers.append(SyncViewsASGIHandler())
+    return handlers[-1]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -125,7 +136,7 @@ def test_it_serves_the_next_request_on_the_same_thread_and_connection(db_urls):
     # A new thread and a new connection per request cost about 1.5 ms of CPU per frame (README
     # "Performance"): with DB_CONN_MAX_AGE > 0 the second request reuses both.
     db_urls(60)
-    handler = SyncViewsASGIHandler()
+    handler = _handler()
 
     async def two():
         return await _get(handler, "/db/"), await _get(handler, "/db/")
@@ -139,7 +150,7 @@ def test_it_serves_the_next_request_on_the_same_thread_and_connection(db_urls):
 @pytest.mark.django_db(transaction=True)
 def test_it_closes_the_connection_of_a_lane_beyond_the_kept_ones(db_urls):
     db_urls(60)
-    handler = SyncViewsASGIHandler()
+    handler = _handler()
     asyncio.run(_get(handler, "/db/"))
     lane = handler.lanes.take()
     raw = lane.submit(lambda: connection.connection).result()
@@ -153,7 +164,7 @@ def test_it_closes_the_connection_of_a_lane_beyond_the_kept_ones(db_urls):
 @pytest.mark.django_db(transaction=True)
 def test_it_closes_the_connection_after_each_request_when_conn_max_age_is_0(db_urls):
     db_urls(0)
-    handler = SyncViewsASGIHandler()
+    handler = _handler()
 
     async def two():
         return await _get(handler, "/db/"), await _get(handler, "/db/")
@@ -166,7 +177,7 @@ def test_it_closes_the_connection_after_each_request_when_conn_max_age_is_0(db_u
 @pytest.mark.django_db(transaction=True)
 def test_it_runs_concurrent_requests_on_separate_threads_and_keeps_at_most_the_limit(db_urls):
     db_urls(60)
-    handler = SyncViewsASGIHandler()
+    handler = _handler()
     handler.lanes.keep = 2
 
     async def many():
@@ -175,3 +186,16 @@ def test_it_runs_concurrent_requests_on_separate_threads_and_keeps_at_most_the_l
     answers = asyncio.run(many())
     assert handler.lanes.started == len({answer["thread"] for answer in answers}) == 4
     assert handler.lanes.idle() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_closing_the_lanes_closes_their_connections(db_urls):
+    db_urls(60)
+    handler = _handler()
+    asyncio.run(_get(handler, "/db/"))
+    lane = handler.lanes._free[0]
+    raw = lane.submit(lambda: connection.connection).result()
+    handler.lanes.close()
+    assert handler.lanes.idle() == 0
+    with pytest.raises(Exception):
+        raw.cursor().execute("SELECT 1")
