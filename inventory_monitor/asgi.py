@@ -24,12 +24,13 @@ from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: 
 
 from dashboard.routing import websocket_urlpatterns  # noqa: E402
 from inventory_monitor import graceful, request_gate  # noqa: E402
-from inventory_monitor.daphne_tweaks import disable_twisted_form_parsing  # noqa: E402
+from inventory_monitor.daphne_tweaks import disable_twisted_form_parsing, keep_bodies_in_memory  # noqa: E402
 from inventory_monitor.ws_origin import SameOriginValidator  # noqa: E402
 
 # Daphne hooks (no-ops under other servers): no Twisted form parsing; oversize and keyless uploads
 # answered from their headers, before the body is read; a bounded drain on SIGTERM/SIGINT.
 disable_twisted_form_parsing()
+keep_bodies_in_memory()
 request_gate.install(max_bytes=settings.REQUEST_MAX_BYTES, draining=graceful.draining)
 graceful.install(drain_s=settings.SHUTDOWN_DRAIN_S)
 

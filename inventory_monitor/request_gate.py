@@ -15,8 +15,8 @@ the one place that runs after the headers and before the first body byte. This m
   request it gets: the gate only decides whether a body is worth reading;
 - the worker is shutting down (503 with Retry-After; inventory_monitor/graceful.py).
 
-Memory per request is bounded by the limit: Twisted keeps a body over 100 kB in a temporary file,
-and a body is never larger than REQUEST_MAX_BYTES. A chunked body within the limit is handed on
+Memory per request is bounded by the limit: a body over 2 MiB is kept in a temporary file
+(daphne_tweaks.py), and a body is never larger than REQUEST_MAX_BYTES. A chunked body within the limit is handed on
 with a Content-Length, which Django's multipart parser needs (without one it saw no file at all).
 
 A refused connection is half-closed: the answer goes out, and whatever the client still sends is
