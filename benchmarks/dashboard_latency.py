@@ -51,6 +51,9 @@ OBSERVER_JS = """(slug) => {
 
 
 def percentile(values: list[float], p: float) -> float:
+    """Linear interpolation between the closest ranks (p in 0..100); nan for no values."""
+    if not values:
+        return float("nan")
     ordered = sorted(values)
     k = (len(ordered) - 1) * p / 100
     lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)

@@ -40,6 +40,7 @@ from pathlib import Path
 import requests
 
 from benchmarks.ingest import SHIPPED_MODEL, Server, pct, running_server
+from benchmarks.proc import memory
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = sorted((REPO / "simulation" / "samples").glob("*.jpg"))
@@ -50,10 +51,7 @@ MIB = 1024 * 1024
 
 
 def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    return memory(pid).rss_kib / 1024
 
 
 class RssSampler(threading.Thread):

@@ -47,6 +47,7 @@ from pathlib import Path
 
 import requests
 
+from benchmarks.proc import cpu_seconds_of
 from simulation.make_samples import render_frame
 from simulation.simulate import parse_server_timing
 
@@ -56,7 +57,6 @@ STAGES = ("wait", "decode", "detect", "store", "persist")  # store: the kept fra
 TARGET_RATIO = 0.60
 TARGET_P95_MS = 150.0
 TARGET_CAMERAS = 8
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 # --- Server -------------------------------------------------------------------------------------
@@ -74,11 +74,7 @@ class Server:
 
     def cpu_seconds(self) -> float:
         """User + system CPU of all server processes so far (from /proc)."""
-        total = 0
-        for pid in self.pids:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15 of stat)
-        return total / CLK_TCK
+        return cpu_seconds_of(self.pids)
 
 
 def _free_port() -> int:
@@ -164,38 +160,74 @@ class Sample:
     latency_ms: float
     status: int | str
     stages: dict[str, float] = field(default_factory=dict)
+    lag_ms: float = 0.0  # open loop: how late the post started after its tick
+    skipped: int = 0  # open loop: ticks this camera let pass just before this post (it was a tick late)
+    answered_at: float = 0.0  # wall clock (time.time()) when the answer arrived
+    event_id: int | None = None  # from a 201's body
+
+
+def due_tick(first: float, interval: float, tick: int, now: float) -> tuple[int, int]:
+    """Open loop on a fixed grid of ticks (``first + k * interval``): the tick to post for next and how
+    many ticks it skips, given the next unposted tick and the time now. A camera a whole interval or
+    more behind lets the ticks it missed go (as a camera's timer does) instead of posting a burst to
+    catch up, so a post is never more than one interval late and skipped ticks show the shortfall."""
+    behind = int((now - (first + tick * interval)) // interval)
+    return (tick + behind, behind) if behind > 0 else (tick, 0)
 
 
 def _camera_thread(url: str, key: str, frames: list[bytes], offset: int, fps: float, start: float,
-                   measure_from: float, stop: float, out: list[Sample]) -> None:
+                   measure_from: float, stop: float, out: list[Sample], phase: float = 0.0) -> None:
+    """Posts until ``stop``; records the posts started from ``measure_from`` on. Open loop (fps > 0):
+    ticks at ``start + (phase + k) / fps``, ``phase`` in [0, 1) spreading the cameras over an interval."""
     session = requests.Session()
     headers = {"Authorization": f"Bearer {key}"}
     interval = 1.0 / fps if fps > 0 else 0.0
-    next_at = start + (offset % 10) * interval / 10  # open loop: stagger cameras, no lock-step
+    first, tick, due, skipped = start + phase * interval, 0, 0.0, 0
     index = offset
     while True:
         if interval:
-            delay = next_at - time.perf_counter()
-            if delay > 0:
-                time.sleep(delay)
-            next_at = max(next_at + interval, time.perf_counter())
+            tick, skipped = due_tick(first, interval, tick, time.perf_counter())
+            due = first + tick * interval
+            time.sleep(max(0.0, due - time.perf_counter()))
+            tick += 1
         began = time.perf_counter()
         if began >= stop:
             return
         frame = frames[index % len(frames)]
         index += 1
+        event_id = None
         try:
             resp = session.post(url, headers=headers, files={"image": ("frame.jpg", frame, "image/jpeg")}, timeout=60)
             status: int | str = resp.status_code
             stages = parse_server_timing(resp.headers.get("Server-Timing"))
-        except requests.RequestException as exc:
+            if status == 201:
+                event_id = resp.json().get("event_id")
+        except (requests.RequestException, ValueError) as exc:
             status, stages = type(exc).__name__, {}
-        ended = time.perf_counter()
+        ended, answered_at = time.perf_counter(), time.time()
         if status == 201:
             with _answered_lock:
                 _answered[201] += 1  # warm-up included: what /metrics should count too
-        if began >= measure_from and ended <= stop:
-            out.append(Sample(began, (ended - began) * 1000, status, stages))
+        if began >= measure_from:
+            lag_ms = (began - due) * 1000 if interval else 0.0
+            out.append(Sample(began, (ended - began) * 1000, status, stages, lag_ms=lag_ms, skipped=skipped,
+                              answered_at=answered_at, event_id=event_id))
+
+
+def start_cameras(server: Server, frames: list[bytes], cameras: int, *, fps: float, start: float,
+                  measure_from: float, stop: float) -> tuple[list[threading.Thread], list[list[Sample]]]:
+    """One thread per camera (camera i on ``server.url(i)``), open-loop ticks spread uniformly over one
+    interval; returns the threads (join them after ``stop``) and each camera's samples."""
+    samples: list[list[Sample]] = [[] for _ in range(cameras)]
+    threads = [
+        threading.Thread(target=_camera_thread, daemon=True,
+                         args=(server.url(i), server.keys[i], frames, i, fps, start, measure_from, stop, samples[i],
+                               i / cameras))
+        for i in range(cameras)
+    ]
+    for thread in threads:
+        thread.start()
+    return threads, samples
 
 
 _answered: Counter = Counter()
@@ -240,16 +272,10 @@ class LoadResult:
 
 def run_load(server: Server, frames: list[bytes], cameras: int, *, seconds: float, warmup_s: float,
              fps: float) -> LoadResult:
-    samples: list[list[Sample]] = [[] for _ in range(cameras)]
     start = time.perf_counter()
     measure_from, stop = start + warmup_s, start + warmup_s + seconds
-    threads = [
-        threading.Thread(target=_camera_thread, daemon=True,
-                         args=(server.url(i), server.keys[i], frames, i, fps, start, measure_from, stop, samples[i]))
-        for i in range(cameras)
-    ]
-    for thread in threads:
-        thread.start()
+    threads, samples = start_cameras(server, frames, cameras, fps=fps, start=start, measure_from=measure_from,
+                                     stop=stop)
     time.sleep(max(0.0, measure_from - time.perf_counter()))
     cpu0, client0 = server.cpu_seconds(), time.process_time()
     for thread in threads:
@@ -258,7 +284,9 @@ def run_load(server: Server, frames: list[bytes], cameras: int, *, seconds: floa
     # `seconds` in closed loop (by at most one request), which errs on the high side for CPU use.
     cpu1, client1 = server.cpu_seconds(), time.process_time()
     mode = f"open loop {fps:g} fps/camera" if fps > 0 else "closed loop"
-    return LoadResult(cameras, mode, seconds, [s for per in samples for s in per], cpu1 - cpu0, client1 - client0)
+    # Posts that ended after `stop` are left out: a closed loop would otherwise count up to one extra per camera.
+    done = [s for per in samples for s in per if s.started + s.latency_ms / 1000 <= stop]
+    return LoadResult(cameras, mode, seconds, done, cpu1 - cpu0, client1 - client0)
 
 
 # --- Detector alone ---------------------------------------------------------------------------
@@ -308,6 +336,10 @@ def describe(result: LoadResult) -> list[str]:
         f"    latency ms  p50 {pct(lat, 50):.1f}  p95 {pct(lat, 95):.1f}  max {max(lat, default=float('nan')):.1f}",
         "    errors      " + (", ".join(f"{k}: {v}" for k, v in sorted(errors.items(), key=str)) or "none"),
     ]
+    if result.mode != "closed loop":
+        lags = [s.lag_ms for s in result.samples]
+        lines.append(f"    post start lag ms  p50 {pct(lags, 50):.1f}  p95 {pct(lags, 95):.1f}  "
+                     f"(ticks skipped: {sum(s.skipped for s in result.samples)})")
     stage_parts = []
     for stage in STAGES:
         values = [s.stages[stage] for s in result.ok if stage in s.stages]

@@ -38,11 +38,11 @@ from pathlib import Path
 import requests
 
 from benchmarks.ingest import _free_port, _manage
+from benchmarks.proc import cpu_seconds
 from tests.fake_camera import FakeCamera
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "simulation" / "samples" / "warehouse_01.jpg"
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 LAG_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60)  # detection/metrics.py PULL_LAG_SECONDS
 
 SETUP = """
@@ -61,11 +61,6 @@ for i in range(count):
     PullSource.objects.filter(pk=source.pk).update(next_pull_at=start + timedelta(seconds=interval * i / count))
 print(PullSource.objects.count())
 """
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
 
 
 def _scrape(port: int) -> dict[str, float]:
@@ -141,9 +136,9 @@ def run_one(*, cameras: int, template: Path, camera_url: str, interval: int, sec
                     raise RuntimeError("pull_cameras metrics never answered") from None
                 time.sleep(0.3)
         time.sleep(interval + 2)  # warm-up: model load, every camera's first pull
-        before, cpu_before, t0 = _scrape(port), _cpu_seconds(proc.pid), time.monotonic()
+        before, cpu_before, t0 = _scrape(port), cpu_seconds(proc.pid), time.monotonic()
         time.sleep(seconds)
-        after, cpu_after, t1 = _scrape(port), _cpu_seconds(proc.pid), time.monotonic()
+        after, cpu_after, t1 = _scrape(port), cpu_seconds(proc.pid), time.monotonic()
     finally:
         if proc is not None:
             proc.terminate()

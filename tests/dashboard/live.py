@@ -43,6 +43,21 @@ for slug in SLUGS:
 print("KEYS=" + json.dumps(keys))
 """
 
+# Signed-in sessions without a login request each (no password hashing): what Django's test client's
+# force_login stores, in the server's own session store, for WebSocket clients that are not browsers.
+SESSIONS_SCRIPT = """
+import json
+from django.contrib.auth.models import User
+from django.test import Client
+user = User.objects.get(username=USERNAME)
+keys = []
+for _ in range(COUNT):
+    client = Client()
+    client.force_login(user)
+    keys.append(client.cookies["sessionid"].value)
+print("SESSIONS=" + json.dumps(keys))
+"""
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -69,16 +84,28 @@ def server_env(sqlite_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def prepare_database(sqlite_path: Path, slugs: list[str]) -> dict[str, str]:
+def _shell(env: dict[str, str], script: str, prefix: str):
+    """Run a script in `manage.py shell`; returns the JSON it printed after `prefix`."""
+    out = subprocess.run([sys.executable, str(REPO / "manage.py"), "shell", "-c", script], cwd=REPO, env=env,
+                         check=True, capture_output=True, text=True).stdout
+    line = next(line for line in out.splitlines() if line.startswith(prefix))
+    return json.loads(line.removeprefix(prefix))
+
+
+def prepare_database(sqlite_path: Path, slugs: list[str], **extra_env: str) -> dict[str, str]:
     """Migrate a fresh SQLite file and create users and cameras; returns {slug: device key}."""
-    env = server_env(sqlite_path)
-    manage = [sys.executable, str(REPO / "manage.py")]
-    subprocess.run([*manage, "migrate", "-v0"], cwd=REPO, env=env, check=True)
-    script = f"PASSWORD = {PASSWORD!r}\nSLUGS = {slugs!r}\n" + SETUP_SCRIPT
-    out = subprocess.run([*manage, "shell", "-c", script], cwd=REPO, env=env, check=True,
-                         capture_output=True, text=True).stdout
-    line = next(line for line in out.splitlines() if line.startswith("KEYS="))
-    return json.loads(line.removeprefix("KEYS="))
+    env = server_env(sqlite_path, **extra_env)
+    subprocess.run([sys.executable, str(REPO / "manage.py"), "migrate", "-v0"], cwd=REPO, env=env, check=True)
+    return _shell(env, f"PASSWORD = {PASSWORD!r}\nSLUGS = {slugs!r}\n" + SETUP_SCRIPT, "KEYS=")
+
+
+def signed_in_sessions(sqlite_path: Path, username: str, count: int, **extra_env: str) -> list[str]:
+    """`count` session keys signed in as `username` (pass the servers' SECRET_KEY in extra_env: the
+    session data and the user's session hash are signed with it)."""
+    if count <= 0:
+        return []
+    script = f"USERNAME = {username!r}\nCOUNT = {count}\n" + SESSIONS_SCRIPT
+    return _shell(server_env(sqlite_path, **extra_env), script, "SESSIONS=")
 
 
 @dataclass
