@@ -302,6 +302,8 @@ DETECTOR_MAX_DETECTIONS = envint("DETECTOR_MAX_DETECTIONS", 300)
 DETECTOR_THREADS = envint("DETECTOR_THREADS", 1)
 # Frames decoded + detected at once per process; more only share the cores (default: one per core).
 DETECTOR_CONCURRENCY = envint("DETECTOR_CONCURRENCY", os.cpu_count() or 1)
+# Frames a worker lets wait for a detector slot; one more is answered 503 + Retry-After at once (0: no limit).
+INGEST_QUEUE_MAX = envint("INGEST_QUEUE_MAX", 16)
 # Load and warm up the model when the ASGI app starts, so the first camera is not the one that waits.
 DETECTOR_PRELOAD = envbool("DETECTOR_PRELOAD", True)
 # Tiled inference (detection/detector/tiling.py): off | auto (2x2 tiles + whole frame, only for large

@@ -117,7 +117,9 @@ class FrameIngestView(APIView):
             415: UNSUPPORTED_MEDIA,
             422: OpenApiResponse(ERROR, description="The Idempotency-Key already came with a different frame."),
             429: OpenApiResponse(ERROR, description="Too many frames from this camera; see Retry-After."),
-            503: OpenApiResponse(ERROR, description="The detection model is not loaded."),
+            503: OpenApiResponse(ERROR, description="The detection model is not loaded, or the server is busy "
+                                 "(too many frames waiting, or the database locked): nothing was stored; "
+                                 "send the frame again after the Retry-After header's seconds."),
         },
     )
     def post(self, request):

@@ -7,12 +7,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.conf import settings
+from django.db import OperationalError
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, ValidationError
 
 from detection.detector import DetectionResult, ImageRejected, ImageTooLarge
 from detection.ingest.services import StageTimer, frame_analyze
-from detection.serving.runtime import ModelUnavailable
+from detection.serving.runtime import ModelUnavailable, Overloaded
 
 
 class PayloadTooLarge(APIException):
@@ -25,6 +26,14 @@ class ServiceUnavailable(APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_detail = "The detection model is not loaded; try again later."
     default_code = "model_unavailable"
+
+
+class Busy(ServiceUnavailable):
+    """503 with Retry-After (DRF's handler sets it from ``wait``): nothing was stored, send it again."""
+
+    default_detail = "The server is busy; send the frame again after Retry-After seconds."
+    default_code = "busy"
+    wait = 1
 
 
 def _check_declared_size(request) -> None:
@@ -48,13 +57,27 @@ def validated_upload(request, serializer_class: type[serializers.Serializer]) ->
     return form.validated_data, upload.read()
 
 
+def database_busy(exc: OperationalError) -> bool:
+    """SQLite's "database is locked" once SQLITE_BUSY_TIMEOUT_S ran out (the transaction was rolled back)."""
+    return "database is locked" in str(exc) or "database table is locked" in str(exc)
+
+
 @contextmanager
 def upload_errors() -> Iterator[None]:
-    """The detector's refusals mapped onto the API contract: no model 503, too large 413, not an image 400."""
+    """The detector's refusals mapped onto the API contract: no model 503, too large 413, not an image 400,
+    too many frames waiting or the database locked too long 503 + Retry-After (nothing stored)."""
     try:
         yield
     except ModelUnavailable as exc:
         raise ServiceUnavailable(str(exc)) from exc
+    except Overloaded as exc:
+        raise Busy(f"The server is busy ({exc}); nothing was stored, send the frame again after "
+                   f"{Busy.wait} s.") from exc
+    except OperationalError as exc:
+        if not database_busy(exc):
+            raise
+        raise Busy("The database stayed locked past its busy timeout; nothing was stored, send the frame "
+                   f"again after {Busy.wait} s.") from exc
     except ImageTooLarge as exc:
         raise PayloadTooLarge(str(exc)) from exc
     except ImageRejected as exc:

@@ -28,7 +28,7 @@ from detection.ingest.services import StageTimer, frame_ingest
 from detection.pull.fetch import PullFailed, Target, checked_address, frame_fetch
 from detection.pull.models import PullAuth, PullKind, PullSource
 from detection.pull.secrets import CredentialsUnreadable, secret_decrypt, secret_encrypt
-from detection.serving.runtime import ModelUnavailable
+from detection.serving.runtime import ModelUnavailable, Overloaded
 from devices.models import Camera
 
 logger = logging.getLogger(__name__)
@@ -192,6 +192,9 @@ def pull_once(source: PullSource, *, owner: str = "", now: datetime | None = Non
         outcome = PullOutcome(ok=False, code="not_image", reason=f"The camera's picture cannot be used: {exc}")
     except ModelUnavailable:
         outcome = PullOutcome(ok=False, code="model", reason="The detection model is not loaded on the puller.")
+    except Overloaded:  # CAMERA_PULL_CONCURRENCY above DETECTOR_CONCURRENCY + INGEST_QUEUE_MAX
+        outcome = PullOutcome(ok=False, code="busy", reason="The puller had more frames waiting for its detector "
+                                                            "than INGEST_QUEUE_MAX; it tries again.")
     _pull_record(source, outcome, owner=owner, now=now)
     metrics.pull_done(code=outcome.code, seconds=time.monotonic() - started)
     if not outcome.ok:

@@ -188,13 +188,51 @@ def tiling_policy() -> TilingPolicy:
     return TilingPolicy(mode=settings.DETECTOR_TILING)
 
 
+class Overloaded(RuntimeError):
+    """More frames are already waiting for the detector than this worker queues (INGEST_QUEUE_MAX)."""
+
+
+class DetectorSlots:
+    """DETECTOR_CONCURRENCY frames decoded and detected at once; at most ``queue_max`` more wait.
+
+    A worker offered more frames than its cores can count (more cameras than the box was sized for,
+    a burst after a network outage) used to queue them all: every answer came later and later, each
+    waiting frame held its body and a request thread, and SQLite writers queued past their busy
+    timeout (500s). A frame that finds ``queue_max`` others waiting is refused at once (Overloaded:
+    503 with Retry-After), before it is decoded, so the frames that are taken are answered in time.
+    ``queue_max`` 0 waits without limit.
+    """
+
+    def __init__(self, slots: int, queue_max: int) -> None:
+        self._free = threading.BoundedSemaphore(slots)
+        self._lock = threading.Lock()
+        self.queue_max = queue_max
+        self.waiting = 0
+
+    def acquire(self) -> None:
+        if self._free.acquire(blocking=False):
+            return
+        with self._lock:
+            if self.queue_max and self.waiting >= self.queue_max:
+                raise Overloaded(f"{self.waiting} frames are already waiting for the detector on this worker")
+            self.waiting += 1
+        try:
+            self._free.acquire()
+        finally:
+            with self._lock:
+                self.waiting -= 1
+
+    def release(self) -> None:
+        self._free.release()
+
+
 @functools.cache
-def _slots() -> threading.BoundedSemaphore:
-    return threading.BoundedSemaphore(settings.DETECTOR_CONCURRENCY)
+def _slots() -> DetectorSlots:
+    return DetectorSlots(settings.DETECTOR_CONCURRENCY, settings.INGEST_QUEUE_MAX)
 
 
-def detect_slot() -> threading.BoundedSemaphore:
-    """Held while a frame is decoded and detected; `with detect_slot(): ...`."""
+def detect_slot() -> DetectorSlots:
+    """Held while a frame is decoded and detected: acquire() (raises Overloaded), then release()."""
     return _slots()
 
 

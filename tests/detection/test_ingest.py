@@ -8,6 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import F
 
 from detection.detector import load_detector
+from detection.serving.runtime import DetectorSlots, Overloaded
 from detection.models import DetectionEvent, StockState
 from tests.conftest import REPO, labelled_val_images, png_declaring
 
@@ -207,6 +208,66 @@ class TestRejected:
         assert response.status_code == 503
         assert "model" in response.json()["detail"].lower()
         assert DetectionEvent.objects.count() == 0
+
+    def test_a_worker_with_its_queue_full_answers_503_at_once_and_stores_nothing(
+            self, camera_with_key, camera_client, jpeg_bytes, settings, monkeypatch):
+        # More cameras than the box can count: the frame beyond INGEST_QUEUE_MAX waiting ones is
+        # refused before it is decoded, with Retry-After, instead of queueing ever longer.
+        from detection.ingest import services
+
+        _, key = camera_with_key()
+        full = DetectorSlots(slots=1, queue_max=1)
+        full.acquire()  # a frame being counted ...
+        full.waiting = 1  # ... and one waiting
+        monkeypatch.setattr(services, "detect_slot", lambda: full)
+        response = camera_client(key).post(URL, {"image": upload(jpeg_bytes())})
+        assert response.status_code == 503
+        assert response.headers["Retry-After"] == "1"
+        assert "busy" in response.json()["detail"]
+        assert DetectionEvent.objects.count() == 0
+
+    def test_a_database_locked_past_its_timeout_is_503_not_500(self, camera_with_key, camera_client, jpeg_bytes,
+                                                                monkeypatch):
+        from django.db import OperationalError
+
+        from detection.ingest import services
+
+        _, key = camera_with_key()
+
+        def locked(**kwargs):
+            raise OperationalError("database is locked")
+
+        monkeypatch.setattr(services, "stock_frame_record", locked)
+        response = camera_client(key).post(URL, {"image": upload(jpeg_bytes())})
+        assert response.status_code == 503
+        assert response.headers["Retry-After"] == "1"
+        assert "locked" in response.json()["detail"]
+        assert DetectionEvent.objects.count() == 0
+
+
+def test_detector_slots_queue_at_most_queue_max_frames():
+    import threading
+
+    slots = DetectorSlots(slots=1, queue_max=1)
+    slots.acquire()
+    waited = threading.Event()
+
+    def second() -> None:
+        slots.acquire()  # waits: the one slot is taken, the queue has room for one
+        waited.set()
+        slots.release()
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    while slots.waiting == 0:
+        thread.join(0.01)
+    with pytest.raises(Overloaded):
+        slots.acquire()  # a third frame: the queue is full
+    slots.release()
+    thread.join(5)
+    assert waited.is_set() and slots.waiting == 0
+    slots.acquire()  # the queue drained: frames are taken again
+    slots.release()
 
 
 @pytest.mark.django_db
