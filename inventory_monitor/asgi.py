@@ -76,3 +76,15 @@ application = ProtocolTypeRouter(
         "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
+
+import gc  # noqa: E402
+
+from django.urls import get_resolver  # noqa: E402
+
+# Start-up's objects (modules, the URL conf and its views, loaded now rather than at the first
+# request; settings; the model's metadata) live as long as the worker. gc.freeze() moves them out of
+# the collector's view, so its full collections no longer walk a few hundred thousand objects that
+# can never be garbage (measured: README "Performance").
+get_resolver().url_patterns
+gc.collect()  # what start-up left as garbage goes now, not frozen with the rest
+gc.freeze()
