@@ -71,6 +71,19 @@ class Updates:
         return max(self.frames.values(), default=None)
 
 
+def _tick(now: float, interval: float) -> float:
+    """When a push was taken, rounded up to a tenth of the interval.
+
+    The interval runs from when a push is taken, not from when its render ends, and in ticks every
+    screen shares: all screens hear a frame at the same moment, so they take their pushes at the
+    same ticks, hold the same updates, and those rendered after the first (one worker thread renders
+    them in turn) reuse its renders (panels.shared_renders) instead of missing them because a frame
+    fell between their deadlines, a few microseconds apart.
+    """
+    step = interval / 10
+    return math.ceil(now / step) * step if step > 0 else now
+
+
 class CoalescedPushes:
     """Mixin for an AsyncWebsocketConsumer in the dashboard group: handles "stock.updated".
 
@@ -84,7 +97,7 @@ class CoalescedPushes:
         super().__init__(*args, **kwargs)
         self._pending = Updates()
         self._flusher: asyncio.Task | None = None
-        self._last_push = -math.inf  # monotonic time of the last message sent
+        self._last_push = -math.inf  # monotonic time the last push was taken from the pending updates
         self._signed_in_at = -math.inf  # monotonic time of the last check that passed
         self._pushes_stopped = False
 
@@ -115,20 +128,19 @@ class CoalescedPushes:
             return
         self._pending.add(event["camera_id"], event.get("event_id"))
         if self._flusher is None:  # else the running flush (or the next one) takes it
-            wait = max(0.0, self._last_push + settings.DASHBOARD_PUSH_INTERVAL_S - monotonic())
-            self._flusher = asyncio.create_task(self._flush_loop(wait), name=f"screen-push {self.channel_name}")
+            self._flusher = asyncio.create_task(self._flush_loop(), name=f"screen-push {self.channel_name}")
 
-    async def _flush_loop(self, wait: float) -> None:
+    async def _flush_loop(self) -> None:
         try:
             while self._pending and not self._pushes_stopped:
-                if wait > 0:
+                interval = settings.DASHBOARD_PUSH_INTERVAL_S
+                if (wait := self._last_push + interval - monotonic()) > 0:
                     await asyncio.sleep(wait)
                     if self._pushes_stopped:
                         return
                 updates, self._pending = self._pending, Updates()
+                self._last_push = _tick(monotonic(), interval)
                 await self._push(updates)
-                self._last_push = monotonic()
-                wait = settings.DASHBOARD_PUSH_INTERVAL_S
         finally:
             self._flusher = None
 
