@@ -304,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"screens: {dashboards} dashboard(s) + {camera_pages} camera page(s), {pushes} pushes received "
                   f"({pushes / max(1, len(sockets)):.1f} per screen for {len(results)} frames)")
         if args.rate > 0:
-            print(f"paced: {args.rate:g} frames/s asked, {len(results) / wall:.1f} frames/s reached "
+            print(f"paced: {args.rate:g} frames/s asked, {(len(results) - 1) / wall:.1f} frames/s reached "
                   f"(last answer after {wall:.2f} s, schedule {(len(results) - 1) / args.rate:.2f} s)")
         ok = [stages for status, stages, _, _ in results if status == 201]
         codes = sorted({status for status, _, _, _ in results})
