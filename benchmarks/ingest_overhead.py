@@ -29,8 +29,8 @@ so their renders after each frame land in the per-frame CPU; the difference to `
 is what the broadcast costs. A screen merges the updates that reach it within
 DASHBOARD_PUSH_INTERVAL_S into one push (dashboard/pushes.py), so it may get fewer pushes than
 frames: the run reads each screen's pushes until one shows the newest frame (a dashboard's activity
-log, a camera page's event list), then whatever else came within 0.3 s, and reports how many
-pushes came.
+log, a camera page's event list), then until no screen got anything for 0.3 s, and reports how
+many pushes came.
 
 By default frames are posted back to back (``--concurrency`` at a time: a closed loop, as fast as
 the process goes). ``--rate FPS`` paces them instead: frame i is posted at i/FPS seconds, whatever
@@ -224,12 +224,16 @@ async def _drain(sockets: list, dashboards: int, results: list) -> int:
         return received
 
     received = sum(await asyncio.gather(*(until_newest(index, socket) for index, socket in enumerate(sockets))))
-    if sockets:
-        await asyncio.sleep(0.3)  # a push already on its way (the interval is 0.05 s by default)
-    for socket in sockets:
-        while not await socket.receive_nothing(timeout=0):
-            await socket.receive_from(timeout=30)
-            received += 1
+    while sockets:  # pushes still on their way (a push can show the newest event before older ones go)
+        await asyncio.sleep(0.3)
+        more = 0
+        for socket in sockets:
+            while not await socket.receive_nothing(timeout=0):
+                await socket.receive_from(timeout=30)
+                more += 1
+        received += more
+        if not more:
+            return received
     return received
 
 
