@@ -4,6 +4,8 @@
     python -m benchmarks.ingest_overhead --frames 300 --cameras 4 --concurrency 4
     python -m benchmarks.ingest_overhead --stub-detector     # no ONNX at all (for valgrind/callgrind)
     python -m benchmarks.ingest_overhead --screens 10,5      # 10 dashboards + 5 camera pages open
+    python -m benchmarks.ingest_overhead --stub-detector --cameras 100 --rate 50 --screens 10,5
+                                                             # paced: 50 frames/s over 100 cameras
 
 `benchmarks.ingest` measures a Daphne server from outside, where a loaded box turns every wall-clock
 figure into noise. This one sends the same 1920x1080 JPEGs as multipart POSTs to
@@ -24,13 +26,24 @@ returns no boxes, so a deterministic instruction count (``valgrind --tool=callgr
 the server's own work. ``--screens D,C`` opens D dashboards and C camera pages (of the first
 camera) as WebSockets on the same application (in-memory channel layer), logged in as an operator,
 so their renders after each frame land in the per-frame CPU; the difference to ``--screens 0,0``
-is what the broadcast costs.
+is what the broadcast costs. A screen merges the updates that reach it within
+DASHBOARD_PUSH_INTERVAL_S into one push (dashboard/pushes.py), so it may get fewer pushes than
+frames: the run reads each screen's pushes until one shows the newest frame (a dashboard's activity
+log, a camera page's event list), then until no screen got anything for 0.3 s, and reports how
+many pushes came.
+
+By default frames are posted back to back (``--concurrency`` at a time: a closed loop, as fast as
+the process goes). ``--rate FPS`` paces them instead: frame i is posted at i/FPS seconds, whatever
+the answers to earlier ones (an open loop, as real cameras post), round-robin over ``--cameras``;
+``--concurrency`` is then unused. With ``--stub-detector``, ``--cameras 100 --rate 100`` is 100
+cameras at 1 frame/s each, if the process keeps up (it reports the rate it reached).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import resource
 import secrets
@@ -97,7 +110,7 @@ def _multipart(image: bytes) -> tuple[bytes, bytes]:
     return body, b"multipart/form-data; boundary=" + boundary
 
 
-async def _post(app, key: str, image: bytes) -> tuple[int, dict[str, float]]:
+async def _post(app, key: str, image: bytes) -> tuple[int, dict[str, float], int | None]:
     body, content_type = _multipart(image)
     scope = {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
@@ -116,12 +129,14 @@ async def _post(app, key: str, image: bytes) -> tuple[int, dict[str, float]]:
         await asyncio.sleep(3600)  # the client stays connected
         return {"type": "http.disconnect"}
 
-    answer: dict = {}
+    answer: dict = {"body": b""}
 
     async def send(message):
         if message["type"] == "http.response.start":
             answer["status"] = message["status"]
             answer["headers"] = {k.lower(): v for k, v in message.get("headers", [])}
+        elif message["type"] == "http.response.body":
+            answer["body"] += message.get("body", b"")
 
     await app(scope, receive, send)
     timing = answer.get("headers", {}).get(b"server-timing", b"").decode()
@@ -130,10 +145,13 @@ async def _post(app, key: str, image: bytes) -> tuple[int, dict[str, float]]:
         name, _, dur = part.partition(";dur=")
         if dur:
             stages[name] = float(dur)
-    return answer.get("status", 0), stages
+    event_id = json.loads(answer["body"]).get("event_id") if answer.get("status") == 201 else None
+    return answer.get("status", 0), stages, event_id
 
 
 async def _drive(app, keys: list[str], frames: list[bytes], total: int, concurrency: int) -> list:
+    """Closed loop: `concurrency` clients, each posting its next frame when the last one is answered.
+    Each result: (status, stages, event_id, sent by the first camera)."""
     results: list = []
     counter = iter(range(total))
 
@@ -144,6 +162,19 @@ async def _drive(app, keys: list[str], frames: list[bytes], total: int, concurre
 
     await asyncio.gather(*(client(w) for w in range(concurrency)))
     return results
+
+
+async def _drive_paced(app, keys: list[str], frames: list[bytes], total: int, rate: float) -> list:
+    """Open loop: frame i is posted at i / rate seconds from now, round-robin over the cameras."""
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+
+    async def one(index: int) -> tuple:
+        await asyncio.sleep(max(0.0, start + index / rate - loop.time()))
+        key = keys[index % len(keys)]
+        return (*await _post(app, key, frames[index % len(frames)]), key == keys[0])
+
+    return list(await asyncio.gather(*(one(index) for index in range(total))))
 
 
 async def _open_screens(app, dashboards: int, camera_pages: int, camera_slug: str) -> list:
@@ -175,14 +206,34 @@ async def _open_screens(app, dashboards: int, camera_pages: int, camera_slug: st
     return sockets
 
 
-async def _drain(sockets: list, dashboards: int, frames: int, first_camera_frames: int) -> int:
-    """Read the pushes these frames caused: one per frame on each dashboard, one per frame of the
-    first camera on each camera page (a timeout is an error: it cancels the socket)."""
-    received = 0
-    for index, socket in enumerate(sockets):
-        for _ in range(frames if index < dashboards else first_camera_frames):
-            await socket.receive_from(timeout=30)
+async def _drain(sockets: list, dashboards: int, results: list) -> int:
+    """Read the pushes these frames caused, however merged: on each dashboard until one shows the
+    newest event (its activity-log row), on each camera page until one shows the first camera's
+    newest event, then until the screen is quiet (a timeout is an error: it cancels the socket).
+    Returns how many pushes came."""
+    newest = max((event_id for _, _, event_id, _ in results if event_id), default=None)
+    newest_first = max((event_id for _, _, event_id, first in results if event_id and first), default=None)
+
+    async def until_newest(index: int, socket) -> int:
+        wanted = f'id="event-{newest}"' if index < dashboards else f'id="camera-event-{newest_first}"'
+        received = 0
+        if (newest if index < dashboards else newest_first) is not None:
+            while wanted not in await socket.receive_from(timeout=30):
+                received += 1
             received += 1
+        return received
+
+    received = sum(await asyncio.gather(*(until_newest(index, socket) for index, socket in enumerate(sockets))))
+    while sockets:  # pushes still on their way (a push can show the newest event before older ones go)
+        await asyncio.sleep(0.3)
+        more = 0
+        for socket in sockets:
+            while not await socket.receive_nothing(timeout=0):
+                await socket.receive_from(timeout=30)
+                more += 1
+        received += more
+        if not more:
+            return received
     return received
 
 
@@ -198,6 +249,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=20, help="unmeasured frames first (default 20)")
     parser.add_argument("--cameras", type=int, default=1, help="cameras the frames are spread over (default 1)")
     parser.add_argument("--concurrency", type=int, default=1, help="requests in flight (default 1)")
+    parser.add_argument("--rate", type=float, default=0, metavar="FPS",
+                        help="post frames at this total rate, round-robin over the cameras (open loop; "
+                             "default: back to back)")
     parser.add_argument("--images", type=int, default=8, help="distinct 1920x1080 JPEGs to cycle (default 8)")
     parser.add_argument("--stub-detector", action="store_true", help="no ONNX run: the server's own work only")
     parser.add_argument("--screens", default="0,0", metavar="D,C",
@@ -236,23 +290,33 @@ def main(argv: list[str] | None = None) -> int:
         loop = asyncio.new_event_loop()
         dashboards, camera_pages = (int(v) for v in args.screens.split(","))
         sockets = loop.run_until_complete(_open_screens(application, dashboards, camera_pages, "bench-1"))
-        warm = loop.run_until_complete(_drive(application, keys, frames, args.warmup, args.concurrency))
-        loop.run_until_complete(_drain(sockets, dashboards, len(warm), sum(r[2] for r in warm)))
+        def drive(total: int) -> list:
+            if args.rate > 0:
+                return loop.run_until_complete(_drive_paced(application, keys, frames, total, args.rate))
+            return loop.run_until_complete(_drive(application, keys, frames, total, args.concurrency))
+
+        warm = drive(args.warmup)
+        loop.run_until_complete(_drain(sockets, dashboards, warm))
         timed.cpu_s = 0.0
         cpu0, wall0 = _cpu_s(), time.perf_counter()
-        results = loop.run_until_complete(_drive(application, keys, frames, args.frames, args.concurrency))
+        results = drive(args.frames)
         wall = time.perf_counter() - wall0
         # Renders still under way belong to these frames: the CPU window closes after the last push.
-        pushes = loop.run_until_complete(_drain(sockets, dashboards, len(results), sum(r[2] for r in results)))
+        pushes = loop.run_until_complete(_drain(sockets, dashboards, results))
         cpu = _cpu_s() - cpu0
         if sockets:
-            print(f"screens: {dashboards} dashboard(s) + {camera_pages} camera page(s), {pushes} pushes received")
-        ok = [stages for status, stages, _ in results if status == 201]
-        codes = sorted({status for status, _, _ in results})
+            print(f"screens: {dashboards} dashboard(s) + {camera_pages} camera page(s), {pushes} pushes received "
+                  f"({pushes / max(1, len(sockets)):.1f} per screen for {len(results)} frames)")
+        if args.rate > 0:
+            print(f"paced: {args.rate:g} frames/s asked, {(len(results) - 1) / wall:.1f} frames/s reached "
+                  f"(last answer after {wall:.2f} s, schedule {(len(results) - 1) / args.rate:.2f} s)")
+        ok = [stages for status, stages, _, _ in results if status == 201]
+        codes = sorted({status for status, _, _, _ in results})
         per_frame = cpu * 1000 / max(1, len(ok))
         onnx = timed.cpu_s * 1000 / max(1, len(ok))
         print(f"frames {len(ok)} ok of {len(results)} (codes {codes}), {args.cameras} camera(s), "
-              f"concurrency {args.concurrency}, {'stub detector' if stub is not None else 'ONNX'}; "
+              f"{f'rate {args.rate:g}/s' if args.rate > 0 else f'concurrency {args.concurrency}'}, "
+              f"{'stub detector' if stub is not None else 'ONNX'}; "
               f"load average {os.getloadavg()[0]:.2f}")
         print(f"CPU per frame: process {per_frame:.2f} ms, ONNX run {onnx:.2f} ms, "
               f"server's own {per_frame - onnx:.2f} ms  (wall {wall * 1000 / max(1, len(results)):.1f} ms/frame)")

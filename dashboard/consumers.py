@@ -11,7 +11,9 @@ Protocol (htmx-ext-ws on the page):
   sends what its URL now says); the grid and the activity log come back re-rendered for it. Anything
   else is ignored.
 - group event "stock.updated" {camera_id, event_id}: re-render that camera's partials; a card that
-  enters or leaves this screen's filter (or moves in its order) re-renders the grid instead.
+  enters or leaves this screen's filter (or moves in its order) re-renders the grid instead. Updates
+  are merged per screen: at most one push per DASHBOARD_PUSH_INTERVAL_S, with every camera that
+  changed in it (dashboard/pushes.py; panels.updates_html).
 
 The ORM is only touched inside database_sync_to_async: rendering runs in a worker thread.
 """
@@ -28,19 +30,20 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from dashboard import broadcasts, panels
 from dashboard import metrics
 from dashboard.broadcasts import DASHBOARD_GROUP
-from dashboard.socket_auth import NO_ACCESS, SIGNED_OUT, VIEW, close_code_now, scope_session_group
+from dashboard.pushes import CoalescedPushes, Updates
+from dashboard.socket_auth import NO_ACCESS, SIGNED_OUT, VIEW, scope_session_group
 from dashboard.triage import DashboardView, LiveGrid
 from detection.rest import json_loads
 
 logger = logging.getLogger(__name__)
 
 # Application close codes (4000-4999 are ours): the socket has no logged-in user / the user has no
-# dashboard role (detection.view_stockstate: Operators, Managers, Auditors). Checked again before
-# every push and closed at logout (dashboard/socket_auth.py).
+# dashboard role (detection.view_stockstate: Operators, Managers, Auditors). Checked again before a
+# push (at most every SOCKET_AUTH_RECHECK_S) and closed at logout (dashboard/socket_auth.py).
 VIEW_FIELDS = ("status", "q", "sort", "camera")
 
 
-class DashboardConsumer(AsyncWebsocketConsumer):
+class DashboardConsumer(CoalescedPushes, AsyncWebsocketConsumer):
     groups: list[str] = []  # joined explicitly after the auth check
 
     async def connect(self) -> None:
@@ -93,15 +96,9 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         # back raced with the next change: a grid for the older view could land after the newer one.
         await self._remember_view()
 
-    async def stock_updated(self, event: dict) -> None:
-        """A frame was stored or thresholds changed (detection's "stock changed" hook, after commit)."""
-        if (code := await close_code_now(self.scope)) is not None:
-            await self.close(code=code)  # signed out (or lost the role) since connecting: no more updates
-            return
-        html = await self._render(
-            panels.update_html, camera_id=event["camera_id"], event_id=event.get("event_id"), grid=self.grid,
-        )
-        await self.send(text_data=html)
+    def render_push(self, updates: Updates) -> str:
+        """Frames and threshold changes merged since the last push (in a worker thread)."""
+        return panels.updates_html(self.viewer, updates=updates, grid=self.grid)
 
     @database_sync_to_async
     def _render(self, build, **kwargs) -> str:

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from dashboard.pushes import Updates
 from dashboard.triage import DashboardView, LiveGrid
 from detection.serving.runtime import ModelUnavailable, serving
 from detection.stock import selectors
@@ -65,6 +66,18 @@ def _shared(camera_id: int, event_id: int | None, *what: Hashable) -> Callable[[
     if event_id is None:
         return lambda build: build()
     return lambda build: shared_renders.get((camera_id, event_id, *what), build)
+
+
+def _shared_batch(newest: int | None) -> Callable[..., Callable[[Callable[[], T]], T]]:
+    """For the parts of a merged push that read every camera (system status, the grid, the log):
+    shared by the newest frame's event id (ids only grow, so a later frame is a new key); built
+    every time when None (a manager's change is part of the push)."""
+    def part(*what: Hashable) -> Callable[[Callable[[], T]], T]:
+        if newest is None:
+            return lambda build: build()
+        return lambda build: shared_renders.get(("batch", newest, *what), build)
+
+    return part
 
 
 @dataclass(frozen=True)
@@ -149,38 +162,60 @@ def remember_view(*, grid: LiveGrid) -> None:
 
 
 def update_html(viewer: Viewer, *, camera_id: int, event_id: int | None, grid: LiveGrid) -> str:
-    """After one camera's frame (event_id) or threshold change (event_id None).
+    """After one camera's frame (event_id) or threshold change (event_id None)."""
+    return updates_html(viewer, updates=Updates.one(camera_id, event_id), grid=grid)
 
-    The card is swapped in place when it stays where it is; a card that enters or leaves this screen's
-    filter, or changes place in its order or status, re-renders the grid, so a screen filtered to
-    CRITICAL never shows a camera that is not (and shows one the moment it becomes CRITICAL).
+
+def updates_html(viewer: Viewer, *, updates: Updates, grid: LiveGrid) -> str:
+    """After the frames (the newest event of each camera) and threshold changes merged into one push
+    (dashboard/pushes.py).
+
+    Each changed card is swapped in place when it stays where it is; if any card enters or leaves this
+    screen's filter, changes place in its order or status, or is gone (deactivated), the grid is
+    re-rendered once instead, so a screen filtered to CRITICAL never shows a camera that is not (and
+    shows one the moment it becomes CRITICAL). The system status once; the filter's status counts once
+    if a status changed; the threshold row of each camera whose thresholds changed; the activity log
+    once, with every new event of the push highlighted.
     """
-    card = _shared(camera_id, event_id, "card")(lambda: selectors.camera_card(camera_id=camera_id))
-    parts = [_shared(camera_id, event_id, "system-status")(
-        lambda: render_partial("system-status", {**status_context(), "oob": True}))]
-    change, status_changed = ("grid", True) if card is None else grid.after_change(card)  # None: deactivated
-    if change == "grid":
-        cards = _shared(camera_id, event_id, "cards")(selectors.camera_cards)
-        grid.remember(cards)
-        parts.append(_shared(camera_id, event_id, "inventory", grid.view)(
-            lambda: render_partial("inventory", {**inventory_context(grid.view, cards), "oob": True})))
-    else:
+    # Parts that read every camera are shared by the newest frame; after a threshold change they
+    # are rendered per screen, as a change's own parts are (rare, and the row carries a CSRF token).
+    state = _shared_batch(None if updates.changed else updates.newest)
+    cards = {camera_id: _card(camera_id, None if camera_id in updates.changed else updates.frames[camera_id])
+             for camera_id in updates.cameras}
+    parts = [state("system-status")(lambda: render_partial("system-status", {**status_context(), "oob": True}))]
+    swapped, whole_grid, status_changed = [], False, False
+    for camera_id, card in cards.items():
+        change, moved = ("grid", True) if card is None else grid.after_change(card)  # None: deactivated
+        whole_grid, status_changed = whole_grid or change == "grid", status_changed or moved
         if change == "card":
+            swapped.append(camera_id)
+    if whole_grid:
+        all_cards = state("cards")(selectors.camera_cards)
+        grid.remember(all_cards)
+        parts.append(state("inventory", grid.view)(
+            lambda: render_partial("inventory", {**inventory_context(grid.view, all_cards), "oob": True})))
+    else:
+        for camera_id in swapped:
+            event_id = None if camera_id in updates.changed else updates.frames[camera_id]
             parts.append(_shared(camera_id, event_id, "camera-card")(
-                lambda: render_partial("camera-card", {"card": card, "oob": True})))
+                lambda: render_partial("camera-card", {"card": cards[camera_id], "oob": True})))
         if status_changed:  # the counts beside each status filter (this screen's own cards)
             choices = grid.view.status_choices(grid.keys.values())
             parts.append(render_partial("triage-status", {"view": grid.view, "status_choices": choices,
                                                           "oob": True}))
-    if card is None:
-        return "".join(parts)
-    camera_slug = grid.view.camera
-    if event_id is None:
+    for camera_id in sorted(updates.changed):
         # Only threshold changes touch the settings row, so a frame never clobbers a manager's typing.
-        parts.append(render_partial("threshold-row", {"card": card, "can_manage": viewer.can_manage,
-                                                      "csrf_token": viewer.csrf_token, "oob": True}))
-    elif not camera_slug or camera_slug == card.slug:
-        parts.append(_shared(camera_id, event_id, "activity-log", grid.view)(
-            lambda: render_partial("activity-log", {**activity_context(grid.view), "new_event_id": event_id,
+        if (card := cards[camera_id]) is not None:
+            parts.append(render_partial("threshold-row", {"card": card, "can_manage": viewer.can_manage,
+                                                          "csrf_token": viewer.csrf_token, "oob": True}))
+    shown = {card.slug for camera_id, card in cards.items() if card is not None and camera_id in updates.frames}
+    if shown and (not grid.view.camera or grid.view.camera in shown):
+        new = frozenset(updates.events)
+        parts.append(_shared_batch(updates.newest)("activity-log", grid.view, new)(
+            lambda: render_partial("activity-log", {**activity_context(grid.view), "new_event_ids": new,
                                                     "oob": True})))
     return "".join(parts)
+
+
+def _card(camera_id: int, event_id: int | None) -> selectors.CameraCard | None:
+    return _shared(camera_id, event_id, "card")(lambda: selectors.camera_card(camera_id=camera_id))

@@ -5,9 +5,13 @@ logout (or a password change, a removed role, a deactivated account) kept receiv
 So:
 - every socket joins a group named after its session; logging out sends that group "session.ended"
   and the sockets close with 4401 at once (any worker: it goes through the channel layer);
-- before each push a socket checks its session again (the store, not the copy it connected with):
-  a session that was flushed, expired, belongs to someone else now or whose user lost the dashboard
-  role closes the socket instead of receiving the update.
+- before a push a socket checks its session again (the store, not the copy it connected with) when
+  its last successful check is older than SOCKET_AUTH_RECHECK_S (1 s by default; 0: before every
+  push): a session that was flushed, expired, belongs to someone else now or whose user lost the
+  dashboard role closes the socket (4401 / 4403) at the first push after at most that long, instead
+  of receiving it. The check is rate-limited because it ran before every push on every open screen
+  and was about half of what a frame's broadcast cost them (dashboard/pushes.py); logout does not
+  wait for it.
 """
 
 from __future__ import annotations
@@ -18,7 +22,6 @@ from importlib import import_module
 
 from asgiref.sync import async_to_sync
 from channels.auth import get_user
-from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
@@ -37,23 +40,21 @@ def session_group(session_key: str | None) -> str | None:
 
 
 def scope_session_group(scope) -> str | None:
-    session = scope.get("session")
-    return session_group(getattr(session, "session_key", None))
+    return session_group(_session_key(scope))
 
 
-async def close_code_now(scope) -> int | None:
-    """None while the socket's sign-in still holds; else the code to close it with."""
-    session = scope.get("session")
-    key = getattr(session, "session_key", None)
-    if not key:
+def _session_key(scope) -> str | None:
+    return getattr(scope.get("session"), "session_key", None)
+
+
+def close_code(scope) -> int | None:
+    """None while the socket's sign-in still holds; else the code to close it with. Synchronous: the
+    worker thread that renders a push runs it first (one trip for both, dashboard/pushes.py); it
+    queries the session store, the user and their permissions."""
+    session_key = _session_key(scope)
+    if not session_key:
         return SIGNED_OUT
-    return await _close_code(key, getattr(scope.get("user"), "pk", None))
-
-
-@database_sync_to_async
-def _close_code(session_key: str, connected_as_pk) -> int | None:
-    """The check itself, in one trip to a worker thread (one database connection): it runs before
-    every push on every open screen, so it is a large part of what a frame's broadcast costs."""
+    connected_as_pk = getattr(scope.get("user"), "pk", None)
     fresh = import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key)  # not the cached copy
     user = get_user.func({"session": fresh})  # channels.auth.get_user's own check, without its own trip
     if not user.is_authenticated or user.pk != connected_as_pk:
@@ -71,7 +72,7 @@ def _logged_out(sender, request, user, **kwargs) -> None:
         return
     try:
         async_to_sync(layer.group_send)(group, {"type": "session.ended"})
-    except Exception:  # the per-push check closes them anyway
+    except Exception:  # the rate-limited check before a push closes them anyway
         logger.exception("could not tell the sockets of a logged-out session")
 
 

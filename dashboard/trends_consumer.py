@@ -1,7 +1,8 @@
 """Sockets about one camera (`/ws/cameras/<slug>/...`), and the trends page's.
 
 CameraSocket holds what they share: the dashboard socket's auth rules and close codes, plus 4404 for
-a camera that does not exist, and membership of the dashboard group while open. The trends socket
+a camera that does not exist, membership of the dashboard group while open, and merged pushes of
+their own camera's updates only (dashboard/pushes.py). The trends socket
 says "this camera changed" (a stored frame or new levels) so a page showing a range that ends now
 fetches its chart data again: small JSON, not HTML, the chart is drawn by the page.
 """
@@ -14,7 +15,8 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from dashboard.broadcasts import DASHBOARD_GROUP
-from dashboard.socket_auth import NO_ACCESS, SIGNED_OUT, VIEW, close_code_now, scope_session_group
+from dashboard.pushes import CoalescedPushes, Updates
+from dashboard.socket_auth import NO_ACCESS, SIGNED_OUT, VIEW, scope_session_group
 
 UNKNOWN_CAMERA = 4404
 
@@ -25,7 +27,7 @@ def _camera_id(slug: str) -> int | None:
     return Camera.objects.filter(slug=slug).values_list("pk", flat=True).first()
 
 
-class CameraSocket(AsyncWebsocketConsumer):
+class CameraSocket(CoalescedPushes, AsyncWebsocketConsumer):
     """Signed in, a dashboard role, a known camera; else accepted and closed with the reason's code."""
 
     camera_id: int | None = None
@@ -64,12 +66,8 @@ class CameraSocket(AsyncWebsocketConsumer):
         if getattr(self, "session_group", None):
             await self.channel_layer.group_discard(self.session_group, self.channel_name)
 
-    async def still_signed_in(self) -> bool:
-        """Checked before each push: a socket whose session logged out (or lost the role) is closed."""
-        if (code := await close_code_now(self.scope)) is not None:
-            await self.close(code=code)
-            return False
-        return True
+    def wants(self, camera_id: int) -> bool:
+        return camera_id == self.camera_id
 
     async def session_ended(self, event: dict) -> None:
         """This socket's session logged out (dashboard/socket_auth.py)."""
@@ -77,6 +75,8 @@ class CameraSocket(AsyncWebsocketConsumer):
 
 
 class TrendsConsumer(CameraSocket):
-    async def stock_updated(self, event: dict) -> None:
-        if event["camera_id"] == self.camera_id and await self.still_signed_in():
-            await self.send(text_data=json.dumps({"camera": self.slug, "event_id": event.get("event_id")}))
+    renders_in_thread = False  # no database: only the sign-in check, when due, makes a trip
+
+    def render_push(self, updates: Updates) -> str:
+        """One message per push, with the newest frame's event id (None: only the levels changed)."""
+        return json.dumps({"camera": self.slug, "event_id": updates.frames.get(self.camera_id)})

@@ -83,17 +83,19 @@ class DashboardView:
     def matches(self, key: CardKey) -> bool:
         return (not self.status or key.status == self.status) and self.searched(key)
 
-    def order(self, keys: Iterable[CardKey]) -> list[CardKey]:
-        """Shown cards in display order; ties by name, then slug, so the order never flickers."""
-        by_name = lambda key: (key.name.casefold(), key.slug)  # noqa: E731
+    def sort_key(self, key: CardKey) -> tuple:
+        """A card's place in this view's order; ties by name, then slug, so the order never flickers."""
+        by_name = (key.name.casefold(), key.slug)
         if self.sort == "name":
-            sort_key = by_name
-        elif self.sort == "count":
+            return by_name
+        if self.sort == "count":
             # Lowest stock first; cameras without a count (waiting, never counted) last.
-            sort_key = lambda key: (key.count is None, key.count or 0, *by_name(key))  # noqa: E731
-        else:
-            sort_key = lambda key: (SEVERITY.get(key.status, 9), *by_name(key))  # noqa: E731
-        return sorted((key for key in keys if self.matches(key)), key=sort_key)
+            return (key.count is None, key.count or 0, *by_name)
+        return (SEVERITY.get(key.status, 9), *by_name)
+
+    def order(self, keys: Iterable[CardKey]) -> list[CardKey]:
+        """Shown cards in display order."""
+        return sorted((key for key in keys if self.matches(key)), key=self.sort_key)
 
     def apply(self, cards: list) -> list:
         """The cards this view shows, in its order."""
@@ -132,10 +134,13 @@ class LiveGrid:
         (this screen does not show it); and whether its status changed (the filter's counts did)."""
         key = CardKey.of(card)
         previous = self.keys.get(key.slug)
-        keys = {**self.keys, key.slug: key}
-        shown = tuple(k.slug for k in self.view.order(keys.values()))
         status_changed = previous is not None and previous.status != key.status
-        if previous is None or shown != self.shown:
-            return "grid", status_changed  # new, moved into or out of the filter, or to another place
-        self.keys = keys
-        return ("card" if key.slug in shown else "none"), status_changed
+        place = lambda k: (self.view.matches(k), self.view.sort_key(k))  # noqa: E731
+        # Only a card whose filter match or sort key changed can change the order (the other cards did
+        # not): only then sort them all again, which every open screen would do for each camera of a push.
+        if previous is None or place(previous) != place(key):
+            shown = tuple(k.slug for k in self.view.order({**self.keys, key.slug: key}.values()))
+            if previous is None or shown != self.shown:
+                return "grid", status_changed  # new, moved into or out of the filter, or to another place
+        self.keys[key.slug] = key
+        return ("card" if key.slug in self.shown else "none"), status_changed

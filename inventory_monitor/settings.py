@@ -170,6 +170,12 @@ if REDIS_URL:
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# Each open screen pushes at most once per DASHBOARD_PUSH_INTERVAL_S: an update after a quiet
+# period goes out at once, later ones within the interval are merged into one push at its end
+# (dashboard/pushes.py). Before a push a socket checks its sign-in again when its last successful
+# check is older than SOCKET_AUTH_RECHECK_S (0: before every push); logout closes it at once anyway.
+DASHBOARD_PUSH_INTERVAL_S = envfloat("DASHBOARD_PUSH_INTERVAL_S", 0.05)
+SOCKET_AUTH_RECHECK_S = envfloat("SOCKET_AUTH_RECHECK_S", 1.0)
 
 # Rate-limit counters (and other short-lived shared state) live here: shared by every worker
 # when Redis is configured, per process otherwise.

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from dashboard import panels
+from dashboard.pushes import Updates
 from dashboard.triage import DashboardView, LiveGrid
 from detection.detector import Detection, DetectionResult
 from detection.ingest.services import frame_record
@@ -71,3 +74,46 @@ def test_a_threshold_change_is_rendered_per_screen(camera_with_key):
     operator = panels.update_html(panels.Viewer(can_manage=False), camera_id=camera.pk, event_id=None, grid=grid)
     assert "tok-a" in manager and "tok-a" not in operator
     assert len(panels.shared_renders._items) == 0
+
+
+def test_a_merged_push_sends_the_log_once_with_every_new_row_highlighted(camera_with_key):
+    # Several frames merged into one push (dashboard/pushes.py): one log, and each new row slides in.
+    one, _ = camera_with_key()
+    two, _ = camera_with_key("dock-2")
+    grid = screen()
+    events = [frame_record(camera=camera, result=result(count)) for camera, count in [(one, 7), (two, 8), (one, 9)]]
+    updates = Updates()
+    for event in events:
+        updates.add(event.camera_id, event.pk)
+    html = panels.updates_html(panels.Viewer(can_manage=False), updates=updates, grid=grid)
+    assert html.count('id="activity-log"') == 1 and html.count('id="system-status"') == 1
+    assert all(re.search(rf'id="event-{event.pk}"[^>]*class="row-new"', html) for event in events)
+    for slug, count in [("dock-1", 9), ("dock-2", 8)]:  # each card at its newest frame
+        card = html.split(f'id="camera-{slug}"', 1)[1].split("</article>", 1)[0]
+        assert f'data-field="count" class="text-5xl font-bold tabular-nums">{count}<' in card
+
+
+def test_the_second_screen_of_a_merged_push_costs_no_query(camera_with_key, django_assert_num_queries):
+    one, _ = camera_with_key()
+    two, _ = camera_with_key("dock-2")
+    first, second = screen(), screen()
+    updates = Updates()
+    for camera in (one, two):
+        updates.add(camera.pk, frame_record(camera=camera, result=result(7)).pk)
+    html = panels.updates_html(panels.Viewer(can_manage=True), updates=updates, grid=first)
+    with django_assert_num_queries(0):
+        assert panels.updates_html(panels.Viewer(can_manage=False), updates=updates, grid=second) == html
+
+
+def test_a_merged_push_re_renders_the_grid_once_when_any_card_moves(camera_with_key):
+    # On a CRITICAL-only screen dock-2 turning critical must appear; the grid is sent once, not per card.
+    one, _ = camera_with_key()
+    two, _ = camera_with_key("dock-2")
+    frame_record(camera=one, result=result(1))
+    grid = screen(DashboardView(status="CRITICAL"))
+    updates = Updates()
+    updates.add(one.pk, frame_record(camera=one, result=result(2)).pk)
+    updates.add(two.pk, frame_record(camera=two, result=result(1)).pk)
+    html = panels.updates_html(panels.Viewer(can_manage=False), updates=updates, grid=grid)
+    assert html.count('id="inventory"') == 1 and 'id="camera-dock-2"' in html
+    assert grid.shown == ("dock-1", "dock-2")

@@ -96,6 +96,23 @@ class TestLiveGrid:
         Card.status = "CRITICAL"  # now sorts before "a"? no: same severity, and "a" < "b" by name
         assert grid.after_change(Card()) == ("card", True)
 
+    def test_a_count_moves_a_card_only_where_the_view_sorts_by_count(self):
+        # The shortcut for a card whose filter match and sort key did not change must still see a
+        # count that changes places on a count-sorted screen.
+        keys = {"a": key("a", "WARNING", 5), "b": key("b", "WARNING", 8)}
+
+        class Card:
+            slug = "b"
+            camera = Camera(slug="b", name="b")
+            status = "WARNING"
+            smoothed_count = 4
+
+        by_status, by_count = LiveGrid(DashboardView()), LiveGrid(DashboardView(sort="count"))
+        for grid in (by_status, by_count):
+            grid.keys, grid.shown = dict(keys), ("a", "b")
+        assert by_status.after_change(Card()) == ("card", False) and by_status.keys["b"].count == 4
+        assert by_count.after_change(Card()) == ("grid", False)
+
     def test_a_camera_entering_or_leaving_the_filter_re_renders_the_grid(self):
         grid = LiveGrid(DashboardView(status="CRITICAL"))
         grid.keys = {"a": key("a", "CRITICAL", 1), "b": key("b", "WARNING", 8)}
