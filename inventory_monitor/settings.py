@@ -165,7 +165,12 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": os.environ.get("REDIS_PREFIX", "inventory")},
+            # channels-redis waits for a screen's next message with BZPOPMIN blocking 5 s; redis-py 8's
+            # default 5 s socket timeout cut that wait ("Timeout reading from ...": the socket closed
+            # with 1011 whenever a screen got nothing for 5 s). Reads may take a little longer than
+            # the block; a Redis that stops answering is still noticed.
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 5}],
+                       "prefix": os.environ.get("REDIS_PREFIX", "inventory")},
         }
     }
 else:
