@@ -90,3 +90,13 @@ def new_page(browser):
     yield make
     for context in contexts:
         context.close()
+
+
+@pytest.fixture
+def redis_server():
+    """A throwaway redis-server on loopback (Debian's redis-server binary)."""
+    from tests.dashboard import live
+
+    server = live.RedisServer().start()
+    yield server
+    server.stop()

@@ -11,13 +11,6 @@ from tests.dashboard import live
 pytestmark = [pytest.mark.redis, pytest.mark.browser]
 
 
-@pytest.fixture
-def redis_server():
-    server = live.RedisServer().start()
-    yield server
-    server.stop()
-
-
 def test_a_frame_posted_to_worker_a_updates_a_browser_on_worker_b(tmp_path, redis_server, new_page, real_images):
     sqlite_path = tmp_path / "shared.sqlite3"  # both workers share one database
     keys = live.prepare_database(sqlite_path, ["multi-cam"])

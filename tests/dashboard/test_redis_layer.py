@@ -9,16 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from channels_redis.core import RedisChannelLayer
 
-from tests.dashboard import live
-
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
-
-
-@pytest.fixture
-def redis_server():
-    server = live.RedisServer().start()
-    yield server
-    server.stop()
 
 
 def _configured_layer(monkeypatch, url: str) -> RedisChannelLayer:

@@ -49,8 +49,8 @@ def _scope(path: str) -> dict:
             "headers": [(b"host", b"localhost")], "client": ("127.0.0.1", 1), "server": ("localhost", 80)}
 
 
-async def _get(handler, path: str) -> dict:
-    """One GET through the handler; the JSON answer."""
+async def _request(handler, path: str) -> tuple[int, bytes]:
+    """One GET through the handler: (status, body)."""
     answer: dict = {}
     messages = [{"type": "http.request", "body": b"", "more_body": False}]
 
@@ -67,8 +67,19 @@ async def _get(handler, path: str) -> dict:
             answer[message["type"]] = message
 
     await handler(_scope(path), receive, send)
-    assert answer["http.response.start"]["status"] == 200
-    return json.loads(answer["body"])
+    return answer["http.response.start"]["status"], answer.get("body", b"")
+
+
+async def _get(handler, path: str) -> dict:
+    """One GET through the handler; the JSON answer."""
+    status, body = await _request(handler, path)
+    assert status == 200
+    return json.loads(body)
+
+
+async def _two_gets(handler) -> tuple[dict, dict]:
+    """Two requests one after the other: a lane is free again for the second."""
+    return await _get(handler, "/db/"), await _get(handler, "/db/")
 
 
 def _lane_connection_open(handler) -> list[bool]:
@@ -89,26 +100,13 @@ def test_the_middleware_and_the_view_run_in_one_request_thread_off_the_loop(sett
     settings.MIDDLEWARE = [f"{__name__}.RecordingMiddleware", *settings.MIDDLEWARE, f"{__name__}.RecordingMiddleware"]
     handler = SyncViewsASGIHandler()
     seen_threads.clear()
-    answer: dict = {}
-    messages = [{"type": "http.request", "body": b"", "more_body": False}]
-
-    async def receive():
-        if messages:
-            return messages.pop()
-        await asyncio.sleep(60)  # the client stays connected until the answer is sent
-        return {"type": "http.disconnect"}
-
-    async def send(message):
-        answer.setdefault(message["type"], message)
 
     async def call():
-        scope = {"type": "http", "method": "GET", "path": "/probe/", "query_string": b"",
-                 "headers": [(b"host", b"localhost")], "client": ("127.0.0.1", 1), "server": ("localhost", 80)}
-        await handler(scope, receive, send)
-        return threading.get_ident()
+        status, _ = await _request(handler, "/probe/")
+        return status, threading.get_ident()
 
-    loop_thread = asyncio.run(call())
-    assert answer["http.response.start"]["status"] == 200
+    status, loop_thread = asyncio.run(call())
+    assert status == 200
     assert len(seen_threads) == 3 and len(set(seen_threads)) == 1  # outer middleware, inner middleware, view
     assert seen_threads[0] != loop_thread
 
@@ -138,10 +136,7 @@ def test_it_serves_the_next_request_on_the_same_thread_and_connection(db_urls):
     db_urls(60)
     handler = _handler()
 
-    async def two():
-        return await _get(handler, "/db/"), await _get(handler, "/db/")
-
-    first, second = asyncio.run(two())
+    first, second = asyncio.run(_two_gets(handler))
     assert first == second
     assert handler.lanes.started == 1
     assert _lane_connection_open(handler) == [True]
@@ -166,10 +161,7 @@ def test_it_closes_the_connection_after_each_request_when_conn_max_age_is_0(db_u
     db_urls(0)
     handler = _handler()
 
-    async def two():
-        return await _get(handler, "/db/"), await _get(handler, "/db/")
-
-    first, second = asyncio.run(two())
+    first, second = asyncio.run(_two_gets(handler))
     assert first["thread"] == second["thread"]  # the lane is kept
     assert _lane_connection_open(handler) == [False]  # Django's request_finished closed it, in the lane
 
