@@ -291,12 +291,13 @@ variable "extra_environment" {
 
   validation {
     condition = alltrue([for key in keys(var.extra_environment) : contains([
-      "TIME_ZONE", "LOG_LEVEL", "DB_CONN_MAX_AGE", "REDIS_PREFIX",
+      "TIME_ZONE", "LOG_LEVEL", "DB_CONN_MAX_AGE", "REQUEST_THREADS_KEPT", "MALLOC_ARENAS", "REDIS_PREFIX",
+      "DASHBOARD_PUSH_INTERVAL_S", "SOCKET_AUTH_RECHECK_S", "INGEST_QUEUE_MAX",
       "DETECTOR_CONFIDENCE", "DETECTOR_IOU", "DETECTOR_MAX_DETECTIONS", "DETECTOR_THREADS",
       "INGEST_MAX_BYTES", "INGEST_MAX_PIXELS", "INGEST_RATE_FRAMES", "INGEST_RATE_WINDOW_S",
       "CAMERA_DEFAULT_OFFLINE_TIMEOUT_S", "EMAIL_TIMEOUT_S",
     ], key)])
-    error_message = "extra_environment keys must be app tunables from the README configuration table (TIME_ZONE, LOG_LEVEL, DB_CONN_MAX_AGE, REDIS_PREFIX, DETECTOR_*, INGEST_*, CAMERA_DEFAULT_OFFLINE_TIMEOUT_S, EMAIL_TIMEOUT_S)."
+    error_message = "extra_environment keys must be app tunables from the README configuration table (TIME_ZONE, LOG_LEVEL, DB_CONN_MAX_AGE, REQUEST_THREADS_KEPT, MALLOC_ARENAS, REDIS_PREFIX, DASHBOARD_PUSH_INTERVAL_S, SOCKET_AUTH_RECHECK_S, DETECTOR_*, INGEST_*, CAMERA_DEFAULT_OFFLINE_TIMEOUT_S, EMAIL_TIMEOUT_S)."
   }
 }
 
