@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 from dashboard import panels
 from dashboard.sources import source_context
 from dashboard.templatetags.dashboard_ui import status_class
-from dashboard.views import _viewer, may_view
+from dashboard.views import _viewer, active_camera_or_404, may_view
 from detection.models import DetectionEvent
 from detection.rest import json_loads
 from detection.stock import selectors
@@ -172,9 +172,7 @@ def event_image(request: HttpRequest, slug: str, event_id: int) -> HttpResponse:
 @require_POST
 def camera_zones(request: HttpRequest, slug: str) -> HttpResponse:
     """Managers: save the counting zones (JSON in the `zones` field) and count again at once."""
-    camera = selectors.camera_by_slug(slug)
-    if camera is None:
-        raise Http404("No such active camera.")
+    camera = active_camera_or_404(slug)
     viewer = _viewer(request)
     if not viewer.can_manage:
         raise PermissionDenied("Changing counting zones needs the 'change stock state' permission.")

@@ -14,14 +14,13 @@ import segno
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from dashboard.views import _viewer, may_view
-from detection.stock import selectors
+from dashboard.views import _viewer, active_camera_or_404, may_view
 from devices.services import PairingRefused, pairing_link_create, pairing_link_find, pairing_link_redeem, phone_camera_create
 
 PAIRING_PAGE = "dashboard/phone_pairing.html"
@@ -64,9 +63,7 @@ def phone_add(request: HttpRequest) -> HttpResponse:
 @require_POST
 def phone_pair(request: HttpRequest, slug: str) -> HttpResponse:
     _manager_only(request)
-    camera = selectors.camera_by_slug(slug)
-    if camera is None:
-        raise Http404("No such active camera.")
+    camera = active_camera_or_404(slug)
     link, token = pairing_link_create(camera=camera)
     return _pairing_page(request, camera, link, token)
 

@@ -12,9 +12,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from dashboard.camera import frame_view
+from dashboard.views import active_camera_or_404
 from detection.models import DetectionEvent, ReviewFrame
 from detection.review.services import MAX_CORRECT_COUNT, NOTE_MAX, review_flag
-from detection.stock import selectors
 from detection.stock.frames import content_type
 
 FLAG = "detection.flag_count"  # Operators and Managers
@@ -27,9 +27,7 @@ class FlagForm(forms.Form):
 
 
 def _event_or_404(slug: str, event_id: int) -> tuple[object, DetectionEvent]:
-    camera = selectors.camera_by_slug(slug)
-    if camera is None:
-        raise Http404("No such active camera.")
+    camera = active_camera_or_404(slug)
     event = DetectionEvent.objects.select_related("camera").filter(pk=event_id).first()
     if event is None:
         raise Http404("That event is no longer kept (only the last ones are).")

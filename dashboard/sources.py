@@ -12,12 +12,12 @@ from typing import Any
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from dashboard.views import _viewer, may_view
+from dashboard.views import _viewer, active_camera_or_404, may_view
 from detection.pull.fetch import PullFailed, looks_like_image
 from detection.pull.models import PullAuth, PullSource
 from detection.pull.secrets import CredentialsUnreadable
@@ -27,7 +27,6 @@ from detection.pull.services import (
     pull_source_test,
     pull_target_from_form,
 )
-from detection.stock import selectors
 
 PARTIAL = "dashboard/camera.html#pull-source"
 
@@ -59,9 +58,7 @@ def source_context(camera, *, form: PullSourceForm | None = None, **extra: Any) 
 @require_POST
 def camera_source(request: HttpRequest, slug: str) -> HttpResponse:
     """Managers: action=test (fetch once, store nothing), save, or remove (back to push)."""
-    camera = selectors.camera_by_slug(slug)
-    if camera is None:
-        raise Http404("No such active camera.")
+    camera = active_camera_or_404(slug)
     if not _viewer(request).can_manage:
         raise PermissionDenied("Changing a camera's source needs the 'change stock state' permission.")
     action = request.POST.get("action", "save")

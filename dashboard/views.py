@@ -28,6 +28,14 @@ INSPECT = "detection.inspect_frames"
 may_view = permission_required(VIEW, raise_exception=True)
 
 
+def active_camera_or_404(slug: str):
+    """The active camera the URL names (the camera pages' actions), else 404."""
+    camera = selectors.camera_by_slug(slug)
+    if camera is None:
+        raise Http404("No such active camera.")
+    return camera
+
+
 def _viewer(request: HttpRequest) -> panels.Viewer:
     return panels.Viewer.of(request.user, csrf_token=get_token(request))
 
