@@ -8,7 +8,7 @@ No Django: thresholds are passed in (the product takes them from settings).
 
 from __future__ import annotations
 
-import hashlib
+import zlib
 
 import numpy as np
 
@@ -23,6 +23,17 @@ _STRIDE = 4
 CLIPPED_LEVEL = 250
 
 
+def pixels_fingerprint(pixels: np.ndarray) -> str:
+    """Equal for pixel-identical frames (a frozen camera), different otherwise.
+
+    CRC-32 of every pixel, with the shape: 0.06 ms for a decoded 1080p frame where BLAKE2b took
+    0.34 ms (issue 18). It only has to tell a frame from the one before it: two different frames
+    agree by chance once in 2**32, and FAULT needs several in a row.
+    """
+    height, width = pixels.shape[:2]
+    return f"{zlib.crc32(np.ascontiguousarray(pixels).data):08x}-{width}x{height}"
+
+
 def assess_image(image: DecodedImage) -> ImageHealth:
     pixels = image.pixels
     sample = pixels[::_STRIDE, ::_STRIDE].astype(np.float32) @ _LUMA
@@ -31,6 +42,6 @@ def assess_image(image: DecodedImage) -> ImageHealth:
         contrast=float(sample.std()),
         width=image.original_width,
         height=image.original_height,
-        fingerprint=hashlib.blake2b(np.ascontiguousarray(pixels).data, digest_size=16).hexdigest(),
+        fingerprint=pixels_fingerprint(pixels),
         clipped=float((sample >= CLIPPED_LEVEL).mean()),
     )

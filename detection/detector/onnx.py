@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import threading
 import time
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import onnxruntime as ort
 from detection.detector.base import Detection, DetectionResult
 from detection.detector.decode import DecodedImage
 from detection.detector.postprocess import postprocess
-from detection.detector.preprocess import letterbox
+from detection.detector.preprocess import Canvas, letterbox
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parent.parent / "weights" / "package_detector.int8.onnx"
 DEFAULT_CONF = 0.30
@@ -64,6 +65,7 @@ class OnnxDetector:
             raise ValueError("need 0 <= conf < 1, 0 < iou <= 1, max_det >= 1, threads >= 1")
         self.path = path
         self.max_det, self.threads = max_det, threads
+        self._canvases = threading.local()
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
@@ -88,6 +90,13 @@ class OnnxDetector:
         if warmup:
             self.detect(np.full((self.input_size, self.input_size, 3), 114, np.uint8))
 
+    def _canvas(self) -> Canvas:
+        """This thread's kept model input (preprocess.Canvas): each thread runs one frame at a time."""
+        canvas = getattr(self._canvases, "canvas", None)
+        if canvas is None:
+            canvas = self._canvases.canvas = Canvas(self.input_size)
+        return canvas
+
     def _read_input_size(self) -> int:
         shape = self._input.shape  # [1, 3, H, W]; symbolic dims are strings
         imgsz = _parse_literal(self.metadata.get("imgsz"), None)
@@ -110,7 +119,7 @@ class OnnxDetector:
         else:
             pixels, original = image, (image.shape[1], image.shape[0])
         started = time.perf_counter()
-        tensor, scale, pad = letterbox(pixels, self.input_size)
+        tensor, scale, pad = letterbox(pixels, self.input_size, canvas=self._canvas())
         prepared = time.perf_counter()
         output = self.session.run([self._output_name], {self._input.name: tensor})[0]
         ran = time.perf_counter()

@@ -21,7 +21,7 @@ from detection.detector import (
     load_detector,
 )
 from detection.detector.postprocess import nms, postprocess, rescale_boxes
-from detection.detector.preprocess import PAD_VALUE, letterbox, letterbox_geometry
+from detection.detector.preprocess import PAD_VALUE, Canvas, letterbox, letterbox_geometry
 from tests.conftest import png_declaring
 
 REPO = Path(__file__).resolve().parents[2]
@@ -47,6 +47,42 @@ def test_letterbox_fits_long_side_and_centres_padding():
     assert scale == 0.5 and pad == (0, 40)
     assert np.allclose(tensor[0, :, :40, :], PAD_VALUE / 255) and np.allclose(tensor[0, :, 280:, :], PAD_VALUE / 255)
     assert np.allclose(tensor[0, :, 40:280, :], 0)
+
+
+def _reference_letterbox(image: np.ndarray, size: int) -> np.ndarray:
+    """The straightforward letterbox (a fresh uint8 canvas, pasted, converted): what Canvas must equal."""
+    import cv2
+
+    scale, (new_w, new_h), (pad_x, pad_y) = letterbox_geometry(image.shape[1], image.shape[0], size)
+    resized = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    canvas = np.full((size, size, 3), PAD_VALUE, np.uint8)
+    canvas[pad_y:pad_y + new_h, pad_x:pad_x + new_w] = resized
+    return canvas.transpose(2, 0, 1)[None].astype(np.float32) * np.float32(1 / 255)
+
+
+def test_a_kept_canvas_gives_the_same_tensor_as_a_fresh_letterbox_whatever_came_before():
+    rng = np.random.default_rng(3)
+    canvas = Canvas(320)
+    # Landscape, then portrait (the old image's pixels lie where the new padding goes), then a
+    # smaller landscape: each must come out exactly as a fresh letterbox would make it.
+    for shape in [(480, 640, 3), (640, 480, 3), (90, 200, 3), (90, 200, 3)]:
+        image = rng.integers(0, 256, shape, dtype=np.uint8)
+        tensor, _, _ = letterbox(image, 320, canvas=canvas)
+        assert tensor is canvas.tensor
+        assert np.array_equal(tensor, _reference_letterbox(image, 320))
+    fresh, _, _ = letterbox(image, 320)
+    assert fresh is not canvas.tensor and np.array_equal(fresh, canvas.tensor)
+
+
+def test_each_detector_thread_letterboxes_into_its_own_canvas(shipped):
+    import threading
+
+    canvases = []
+    thread = threading.Thread(target=lambda: canvases.append(shipped._canvas()))
+    thread.start()
+    thread.join()
+    assert shipped._canvas() is shipped._canvas()
+    assert canvases[0] is not shipped._canvas()
 
 
 def test_letterbox_rounds_odd_padding_like_ultralytics():

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 
+import numpy as np
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image, ImageEnhance
@@ -127,3 +128,15 @@ def test_no_real_frame_is_a_fault_with_the_default_thresholds(settings):
     faults = {path.name: reason for path in frames
               if (reason := assess_image(decode_image(path.read_bytes(), target_size=416)).fault(limits))}
     assert faults == {}
+
+
+def test_the_frozen_frame_fingerprint_tells_one_changed_pixel_and_a_different_shape():
+    from detection.detector.health import pixels_fingerprint
+
+    frame = np.random.default_rng(5).integers(0, 256, (270, 480, 3), dtype=np.uint8)
+    assert pixels_fingerprint(frame) == pixels_fingerprint(frame.copy())
+    touched = frame.copy()
+    touched[135, 240, 1] ^= 1
+    assert pixels_fingerprint(touched) != pixels_fingerprint(frame)
+    # Same bytes, other shape: not the same picture.
+    assert pixels_fingerprint(frame.reshape(480, 270, 3)) != pixels_fingerprint(frame)
