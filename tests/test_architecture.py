@@ -33,7 +33,7 @@ SKIP = ("ml/runs/", "/migrations/")
 FLOORS: list[tuple[str, ...]] = [
     ("devices",),
     ("detection.detector",),
-    ("detection.root",),  # hooks, metrics, rest, background, admin_base, addresses
+    ("detection.root",),  # hooks, metrics, rest, background, admin_base, addresses, rows
     ("detection.history", "detection.alerts", "detection.serving"),
     ("detection.stock",),
     ("detection.review",),
@@ -64,7 +64,7 @@ def room(module: str) -> str:
         return parts[0]
     if len(parts) > 1 and parts[1] in DETECTION_ROOMS:
         return f"detection.{parts[1]}"
-    if len(parts) > 1 and parts[1] in ("hooks", "metrics", "rest", "background", "admin_base", "addresses"):
+    if len(parts) > 1 and parts[1] in ("hooks", "metrics", "rest", "background", "admin_base", "addresses", "rows"):
         return "detection.root"
     return "detection.app"
 
