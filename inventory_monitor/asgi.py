@@ -2,17 +2,20 @@
 
 import os
 
-from inventory_monitor.asgi_handler import get_asgi_application
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "inventory_monitor.settings")
+
+from django.conf import settings  # noqa: E402
+
+from inventory_monitor.memory import foreign_drivers_skip, malloc_arenas_limit  # noqa: E402
+
+# A SQLite worker never loads PostgreSQL's driver (9 MB); read before anything imports DRF.
+foreign_drivers_skip(settings.DATABASES["default"]["ENGINE"])
+
+from inventory_monitor.asgi_handler import get_asgi_application  # noqa: E402
 
 # Django must be set up before anything imports models (the consumers do). Our views are all sync:
 # the handler runs the middleware chain and the view in one hop to the request thread (asgi_handler.py).
 django_asgi_app = get_asgi_application()
-
-from django.conf import settings  # noqa: E402
-
-from inventory_monitor.memory import malloc_arenas_limit  # noqa: E402
 
 # Before any thread of ours starts: a worker's memory should not grow with its thread count.
 malloc_arenas_limit(settings.MALLOC_ARENAS)

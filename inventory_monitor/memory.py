@@ -18,6 +18,7 @@ import ctypes
 import ctypes.util
 import logging
 import os
+import sys
 
 logger = logging.getLogger(__name__)
 
@@ -40,3 +41,22 @@ def malloc_arenas_limit(arenas: int) -> bool:
         logger.warning("could not limit malloc arenas to %s", arenas)
         return False
     return True
+
+
+# Database drivers a worker on another engine never uses. DRF imports django.contrib.postgres when
+# psycopg is importable, which loads psycopg with its bundled libpq and OpenSSL: 9 MB of every
+# SQLite worker's memory, measured (README "Performance").
+FOREIGN_DRIVERS = {"django.db.backends.sqlite3": ("psycopg", "psycopg2")}
+
+
+def foreign_drivers_skip(engine: str) -> list[str]:
+    """Keep the drivers of other database engines out of this process; returns the names skipped.
+
+    Call before Django is set up. An import of a skipped driver then fails with ImportError, as if
+    it were not installed (what DRF and django.contrib.postgres already handle). Only the server
+    calls this (inventory_monitor/asgi.py): a shell or a management command keeps every driver.
+    """
+    skipped = [name for name in FOREIGN_DRIVERS.get(engine, ()) if name not in sys.modules]
+    for name in skipped:
+        sys.modules[name] = None  # type: ignore[assignment]
+    return skipped

@@ -54,3 +54,35 @@ def test_it_leaves_glibc_alone_when_malloc_arena_max_is_set_or_the_limit_is_0(mo
     assert malloc_arenas_limit(0) is False
     monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
     assert malloc_arenas_limit(2) is False
+
+
+# A worker on SQLite, as Daphne starts it: the ASGI module, then one request through DRF.
+WORKER = """
+import json, sys
+import inventory_monitor.asgi  # noqa: F401
+from rest_framework import compat
+from django.test import Client
+answer = Client(HTTP_HOST="127.0.0.1").get("/api/schema/")
+print(json.dumps({"psycopg": "psycopg" in sys.modules and sys.modules["psycopg"] is not None,
+                  "drf_postgres": compat.postgres_fields is not None, "status": answer.status_code}))
+"""
+
+
+def test_a_sqlite_worker_does_not_load_the_postgresql_driver(tmp_path):
+    import json
+
+    env = {**os.environ, "SQLITE_PATH": str(tmp_path / "db.sqlite3"), "DETECTOR_PRELOAD": "0", "DEBUG": "1",
+           "MODEL_SWITCH_POLL_S": "0", "OFFLINE_CHECK_INTERVAL_S": "0", "FRAME_SWEEP_INTERVAL_S": "0",
+           "ALERT_SENDER_INTERVAL_S": "0"}
+    env.pop("DATABASE_URL", None)
+    out = subprocess.run([sys.executable, "-c", WORKER], env=env, capture_output=True, text=True, check=True,
+                         cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == {"psycopg": False, "drf_postgres": False,
+                                                                "status": 200}
+
+
+def test_other_engines_keep_their_drivers():
+    from inventory_monitor.memory import foreign_drivers_skip
+
+    assert foreign_drivers_skip("django.db.backends.postgresql") == []
+    assert sys.modules.get("psycopg", "absent") is not None
