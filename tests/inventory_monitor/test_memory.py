@@ -84,5 +84,6 @@ def test_a_sqlite_worker_does_not_load_the_postgresql_driver(tmp_path):
 def test_other_engines_keep_their_drivers():
     from inventory_monitor.memory import foreign_drivers_skip
 
+    before = dict(sys.modules)
     assert foreign_drivers_skip("django.db.backends.postgresql") == []
-    assert sys.modules.get("psycopg", "absent") is not None
+    assert dict(sys.modules) == before
