@@ -6,7 +6,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "inventory_monitor.settings")
 
 from django.conf import settings  # noqa: E402
 
-from inventory_monitor.memory import foreign_drivers_skip, malloc_arenas_limit  # noqa: E402
+from inventory_monitor.memory import foreign_drivers_skip, malloc_arenas_limit, trim_loop  # noqa: E402
 
 # A SQLite worker never loads PostgreSQL's driver (9 MB); read before anything imports DRF.
 foreign_drivers_skip(settings.DATABASES["default"]["ENGINE"])
@@ -19,6 +19,8 @@ django_asgi_app = get_asgi_application()
 
 # Before any thread of ours starts: a worker's memory should not grow with its thread count.
 malloc_arenas_limit(settings.MALLOC_ARENAS)
+# What a burst of frames freed goes back to the system, not kept by glibc for the next burst.
+trim_loop.start(settings.MALLOC_TRIM_INTERVAL_S)
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

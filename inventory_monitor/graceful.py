@@ -158,11 +158,13 @@ def _stop_background_work() -> None:
     from detection.stock.frames import stop_frame_sweep
     from detection.stock.offline import stop_offline_watch
     from inventory_monitor.dyndns import stop_dyndns
+    from inventory_monitor.memory import trim_loop
 
     stop_offline_watch()
     stop_frame_sweep()
     stop_model_watch()
     stop_dyndns()
+    trim_loop.stop()
 
 
 def _close_websockets(server) -> None:

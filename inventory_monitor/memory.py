@@ -8,39 +8,71 @@ unchanged when new threads came, with two arenas. A Daphne worker overloaded to 
 from 259 to 350 MB.
 
 So the worker asks for ``MALLOC_ARENAS`` (default 2) arenas at start-up, before any of its threads
-exist, unless glibc's own ``MALLOC_ARENA_MAX`` is set (it then rules). Elsewhere than glibc
-(musl, macOS) this does nothing.
+exist, unless glibc's own ``MALLOC_ARENA_MAX`` is set (it then rules), and gives the free pages of
+its heaps back every ``MALLOC_TRIM_INTERVAL_S`` (``malloc_trim``). Elsewhere than glibc (musl,
+macOS) both do nothing. A SQLite worker also keeps PostgreSQL's driver out (foreign_drivers_skip).
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import logging
 import os
 import sys
+
+from detection.background import PeriodicThread
 
 logger = logging.getLogger(__name__)
 
 M_ARENA_MAX = -8  # glibc's <malloc.h>
 
 
+@functools.cache
+def _glibc() -> ctypes.CDLL | None:
+    """glibc, with the two calls used here; None elsewhere (musl, macOS)."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"))
+        mallopt, malloc_trim = libc.mallopt, libc.malloc_trim
+    except (OSError, AttributeError, TypeError):
+        return None
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    malloc_trim.argtypes, malloc_trim.restype = [ctypes.c_size_t], ctypes.c_int
+    return libc
+
+
 def malloc_arenas_limit(arenas: int) -> bool:
     """Ask glibc for at most ``arenas`` malloc arenas (0: leave glibc's default). True when applied."""
     if arenas <= 0 or os.environ.get("MALLOC_ARENA_MAX"):
         return False
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name)
-        mallopt = libc.mallopt
-    except (OSError, AttributeError, TypeError):
-        return False  # not glibc
-    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-    mallopt.restype = ctypes.c_int
-    if mallopt(M_ARENA_MAX, arenas) != 1:
+    libc = _glibc()
+    if libc is None:
+        return False
+    if libc.mallopt(M_ARENA_MAX, arenas) != 1:
         logger.warning("could not limit malloc arenas to %s", arenas)
         return False
     return True
+
+
+def malloc_trim() -> bool:
+    """Give the free pages of glibc's heaps back to the system; False where there is no glibc.
+
+    free() only returns the top of a heap: memory freed below a block still in use stays in the
+    process. A burst of frames (many bodies, decoded images and request threads at once) leaves
+    such holes behind; measured, a worker at 20 cameras stayed 73 MB above its steady size after
+    one. malloc_trim releases every free page, wherever it lies (README "Performance").
+    """
+    libc = _glibc()
+    if libc is None:
+        return False
+    libc.malloc_trim(0)
+    return True
+
+
+# Started by the worker (inventory_monitor/asgi.py); 10 ms when a burst left 67 MB to give back,
+# 0.02 ms when nothing is left.
+trim_loop = PeriodicThread("malloc-trim", malloc_trim)
 
 
 # Database drivers a worker on another engine never uses. DRF imports django.contrib.postgres when

@@ -135,6 +135,8 @@ DATABASES = {
 REQUEST_THREADS_KEPT = envint("REQUEST_THREADS_KEPT", 8)
 # glibc malloc arenas per worker (inventory_monitor/memory.py); 0 = glibc's default (8 per core).
 MALLOC_ARENAS = envint("MALLOC_ARENAS", 2)
+# Every this many seconds a worker gives the free pages of its malloc heaps back (0 = never).
+MALLOC_TRIM_INTERVAL_S = envint("MALLOC_TRIM_INTERVAL_S", 30)
 # FULL: every commit is synced to disk before the camera gets its 201, so a power cut cannot take an
 # acknowledged frame back; it costs about one fsync per frame (README "Durability",
 # benchmarks/sqlite_sync.py). NORMAL trades that promise for speed. (PostgreSQL is durable anyway.)

@@ -74,15 +74,30 @@ def test_a_kept_canvas_gives_the_same_tensor_as_a_fresh_letterbox_whatever_came_
     assert fresh is not canvas.tensor and np.array_equal(fresh, canvas.tensor)
 
 
-def test_each_detector_thread_letterboxes_into_its_own_canvas(shipped):
+def test_the_detector_keeps_as_many_canvases_as_frames_ran_at_once_not_one_per_thread(shipped):
     import threading
 
-    canvases = []
-    thread = threading.Thread(target=lambda: canvases.append(shipped._canvas()))
-    thread.start()
-    thread.join()
-    assert shipped._canvas() is shipped._canvas()
-    assert canvases[0] is not shipped._canvas()
+    frame = np.full((270, 480, 3), 90, np.uint8)
+    shipped._spare_canvases.clear()
+    for _ in range(5):  # five threads, one after the other: one canvas serves them all
+        thread = threading.Thread(target=shipped.detect, args=(frame,))
+        thread.start()
+        thread.join()
+    assert len(shipped._spare_canvases) == 1
+    barrier = threading.Barrier(3)
+    taken = []
+
+    def overlapping():
+        canvas = shipped._canvas_take()  # three runs at once each need their own
+        taken.append(canvas)
+        barrier.wait()
+        shipped._spare_canvases.append(canvas)
+
+    threads = [threading.Thread(target=overlapping) for _ in range(3)]
+    [thread.start() for thread in threads]
+    [thread.join() for thread in threads]
+    assert len({id(canvas) for canvas in taken}) == 3 and len(shipped._spare_canvases) == 3
+    assert shipped.detect(frame).image_width == 480  # and detection goes on with the kept ones
 
 
 def test_letterbox_rounds_odd_padding_like_ultralytics():
@@ -207,6 +222,14 @@ def test_draft_decodes_large_jpeg_smaller_but_reports_original_size():
 def shipped() -> OnnxDetector:
     assert DEFAULT_MODEL_PATH.is_file(), "detection/weights/package_detector.int8.onnx must be committed"
     return load_detector(DEFAULT_MODEL_PATH)
+
+
+def test_sessions_share_one_arena_that_grows_by_what_is_asked(shipped):
+    from detection.detector.onnx import shared_arena
+
+    assert shared_arena()  # registered with this ONNX Runtime (a missing API would log and keep per-session arenas)
+    options = shipped.session.get_session_options()
+    assert options.get_session_config_entry("session.use_env_allocators") == "1"
 
 
 def val_images(limit: int = 4) -> list[tuple[Path, int]]:
