@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -22,6 +22,7 @@ from detection.stock import selectors
 PAGE = "dashboard/index.html"
 ACTIVITY_LIMIT = 20
 T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
 
 
 class SharedRenders:
@@ -52,6 +53,28 @@ class SharedRenders:
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
         return value
+
+    def get_many(self, keys: Mapping[K, Hashable | None], build: Callable[[list[K]], dict[K, T]]) -> dict[K, T | None]:
+        """Several values at once: `keys` maps each item to its key (None: never shared); the items
+        not found are built together by `build(items)` (one query for all of them), and an item it
+        leaves out is None (and shared as None)."""
+        found: dict[K, T | None] = {}
+        with self._lock:
+            for item, key in keys.items():
+                if key is not None and key in self._items:
+                    self._items.move_to_end(key)
+                    found[item] = self._items[key]
+        missing = [item for item in keys if item not in found]
+        if missing:
+            built = build(missing)
+            with self._lock:
+                for item in missing:
+                    found[item] = built.get(item)
+                    if (key := keys[item]) is not None:
+                        self._items[key] = found[item]
+                while len(self._items) > self.size:
+                    self._items.popitem(last=False)
+        return {item: found[item] for item in keys}  # in the order asked
 
     def clear(self) -> None:
         with self._lock:
@@ -180,8 +203,7 @@ def updates_html(viewer: Viewer, *, updates: Updates, grid: LiveGrid) -> str:
     # Parts that read every camera are shared by the newest frame; after a threshold change they
     # are rendered per screen, as a change's own parts are (rare, and the row carries a CSRF token).
     state = _shared_batch(None if updates.changed else updates.newest)
-    cards = {camera_id: _card(camera_id, None if camera_id in updates.changed else updates.frames[camera_id])
-             for camera_id in updates.cameras}
+    cards = _cards(updates)
     parts = [state("system-status")(lambda: render_partial("system-status", {**status_context(), "oob": True}))]
     swapped, whole_grid, status_changed = [], False, False
     for camera_id, card in cards.items():
@@ -217,5 +239,10 @@ def updates_html(viewer: Viewer, *, updates: Updates, grid: LiveGrid) -> str:
     return "".join(parts)
 
 
-def _card(camera_id: int, event_id: int | None) -> selectors.CameraCard | None:
-    return _shared(camera_id, event_id, "card")(lambda: selectors.camera_card(camera_id=camera_id))
+def _cards(updates: Updates) -> dict[int, selectors.CameraCard | None]:
+    """The card of every camera in the push (None: gone or deactivated), in the push's camera order.
+    A frame's card is shared by its event id, like its fragments; the cards no screen built yet are
+    read in one query for all of them (a query per camera was a fifth of a push's render in a profile)."""
+    keys = {camera_id: None if camera_id in updates.changed else (camera_id, updates.frames[camera_id], "card")
+            for camera_id in updates.cameras}
+    return shared_renders.get_many(keys, lambda camera_ids: selectors.camera_cards_by_id(camera_ids=camera_ids))

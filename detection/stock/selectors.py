@@ -7,6 +7,7 @@ open screen on every frame, so an N+1 here multiplies by cameras x screens.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -138,6 +139,14 @@ def camera_card(*, camera_id: int, now: datetime | None = None) -> CameraCard | 
     return _card(camera, now or timezone.now()) if camera is not None else None
 
 
+def camera_cards_by_id(*, camera_ids: Iterable[int], now: datetime | None = None) -> dict[int, CameraCard]:
+    """The cards of these cameras, by id; an id that is gone or inactive has none. Two queries, however
+    many cameras: a merged push (dashboard/pushes.py) may carry every camera of the site."""
+    now = now or timezone.now()
+    cameras = _with_cards_data(_active_cameras().filter(pk__in=list(camera_ids)))
+    return {camera.pk: _card(camera, now) for camera in cameras}
+
+
 def camera_by_slug(slug: str) -> Camera | None:
     return _active_cameras().filter(slug=slug).first()
 
@@ -188,6 +197,7 @@ __all__ = [
     "camera_by_slug",
     "camera_card",
     "camera_cards",
+    "camera_cards_by_id",
     "camera_choices",
     "system_summary",
 ]

@@ -5,12 +5,15 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from dashboard import panels
 from dashboard.pushes import Updates
 from dashboard.triage import DashboardView, LiveGrid
 from detection.detector import Detection, DetectionResult
 from detection.ingest.services import frame_record
+from devices.models import Camera
 
 pytestmark = pytest.mark.django_db
 
@@ -117,3 +120,38 @@ def test_a_merged_push_re_renders_the_grid_once_when_any_card_moves(camera_with_
     html = panels.updates_html(panels.Viewer(can_manage=False), updates=updates, grid=grid)
     assert html.count('id="inventory"') == 1 and 'id="camera-dock-2"' in html
     assert grid.shown == ("dock-1", "dock-2")
+
+
+def test_a_push_reads_its_cards_in_one_query_however_many_cameras_it_carries(camera_with_key):
+    # A merged push may carry every camera of the site (a busy box merges more): a query per camera's
+    # card made the first screen's render grow with them.
+    cameras = [camera_with_key(f"dock-{number}")[0] for number in range(1, 7)]
+    for camera in cameras:
+        frame_record(camera=camera, result=result(7))  # every card already counted: each is swapped in place
+
+    def queries(carried: list) -> int:
+        grid = screen()
+        updates = Updates()
+        for camera in carried:
+            updates.add(camera.pk, frame_record(camera=camera, result=result(8)).pk)
+        panels.shared_renders.clear()  # the first screen of the push: nothing built yet
+        with CaptureQueriesContext(connection) as captured:
+            html = panels.updates_html(panels.Viewer(can_manage=False), updates=updates, grid=grid)
+        assert all(f'id="camera-{camera.slug}" hx-swap-oob="true"' in html for camera in carried)
+        return len(captured)
+
+    assert queries(cameras[:1]) == queries(cameras)
+
+
+def test_a_camera_deactivated_before_its_push_leaves_the_grid(camera_with_key):
+    # The cards are read together; one that is gone by then has none, and the grid is sent without it.
+    one, _ = camera_with_key()
+    two, _ = camera_with_key("dock-2")
+    grid = screen()
+    updates = Updates()
+    for camera in (one, two):
+        updates.add(camera.pk, frame_record(camera=camera, result=result(7)).pk)
+    Camera.objects.filter(pk=two.pk).update(is_active=False)
+    html = panels.updates_html(panels.Viewer(can_manage=False), updates=updates, grid=grid)
+    assert html.count('id="inventory"') == 1 and 'id="camera-dock-1"' in html and 'id="camera-dock-2"' not in html
+    assert grid.shown == ("dock-1",)
