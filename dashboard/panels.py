@@ -132,13 +132,20 @@ def status_context(cards: list[selectors.CameraCard] | None = None) -> dict[str,
 
 
 def activity_context(view: DashboardView) -> dict[str, Any]:
-    slug = view.camera if view.camera and selectors.camera_by_slug(view.camera) else ""
+    cameras = selectors.camera_choices()
+    slug = _activity_filter(view, cameras)
     return {
         "events": selectors.activity_log(camera_slug=slug or None, limit=ACTIVITY_LIMIT),
         "activity_filter": slug,
-        "activity_cameras": selectors.camera_choices(),
+        "activity_cameras": cameras,
+        "activity_limit": ACTIVITY_LIMIT,
         "view": view,
     }
+
+
+def _activity_filter(view: DashboardView, cameras: list[tuple[str, str]]) -> str:
+    """The camera the log shows ("" = all): the view's, if it is an active camera."""
+    return view.camera if view.camera and any(slug == view.camera for slug, _ in cameras) else ""
 
 
 def inventory_context(view: DashboardView, cards: list[selectors.CameraCard] | None = None) -> dict[str, Any]:
@@ -174,6 +181,7 @@ def snapshot_html(viewer: Viewer, *, grid: LiveGrid) -> str:
     """Everything, for a fresh or re-established connection: whatever it missed is replaced."""
     context = {**page_context(viewer, view=grid.view), "oob": True}
     grid.remember(context["cards"])
+    grid.log = (context["activity_filter"], tuple(context["activity_cameras"]))
     return "".join(
         render_partial(name, context) for name in ("system-status", "inventory", "thresholds", "activity-log")
     )
@@ -232,11 +240,29 @@ def updates_html(viewer: Viewer, *, updates: Updates, grid: LiveGrid) -> str:
                                                           "csrf_token": viewer.csrf_token, "oob": True}))
     shown = {card.slug for camera_id, card in cards.items() if card is not None and camera_id in updates.frames}
     if shown and (not grid.view.camera or grid.view.camera in shown):
-        new = frozenset(updates.events)
-        parts.append(_shared_batch(updates.newest)("activity-log", grid.view, new)(
-            lambda: render_partial("activity-log", {**activity_context(grid.view), "new_event_ids": new,
-                                                    "oob": True})))
+        parts.append(_activity_html(updates, grid=grid))
     return "".join(parts)
+
+
+def _activity_html(updates: Updates, *, grid: LiveGrid) -> str:
+    """The activity log's part of a push: only its new rows, which the page puts on top, in order,
+    keeping the newest ACTIVITY_LIMIT (dashboard.js). The whole log (its camera links and every row)
+    only when the screen's log was rendered for another filter or other cameras: a camera was added,
+    renamed or deactivated, or the screen changed its view (grid.log is None)."""
+    batch = _shared_batch(updates.newest)
+    cameras = batch("camera-choices")(selectors.camera_choices)
+    slug = _activity_filter(grid.view, cameras)
+    new = frozenset(updates.events)
+    if grid.log != (slug, tuple(cameras)):
+        grid.log = (slug, tuple(cameras))
+        return batch("activity-log", grid.view, new)(
+            lambda: render_partial("activity-log", {**activity_context(grid.view), "new_event_ids": new, "oob": True}))
+
+    def rows() -> str:
+        events = selectors.activity_log(camera_slug=slug or None, limit=ACTIVITY_LIMIT, event_ids=new)
+        return render_partial("activity-new-rows", {"events": events, "activity_filter": slug, "new_event_ids": new})
+
+    return shared_renders.get(("activity-rows", new, slug), rows)
 
 
 def _cards(updates: Updates) -> dict[int, selectors.CameraCard | None]:

@@ -156,11 +156,14 @@ def camera_choices() -> list[tuple[str, str]]:
     return [(camera.slug, str(camera)) for camera in _active_cameras().only("slug", "name")]
 
 
-def activity_log(*, camera_slug: str | None = None, limit: int = 20) -> list[DetectionEvent]:
-    """Newest events first, optionally for one camera."""
+def activity_log(*, camera_slug: str | None = None, limit: int = 20,
+                 event_ids: Iterable[int] | None = None) -> list[DetectionEvent]:
+    """Newest events first, optionally for one camera, optionally only these events (a push's new rows)."""
     events = DetectionEvent.objects.select_related("camera").filter(camera__is_active=True)
     if camera_slug:
         events = events.filter(camera__slug=camera_slug)
+    if event_ids is not None:
+        events = events.filter(pk__in=list(event_ids))
     return list(events.order_by("-id")[:limit])
 
 
