@@ -123,6 +123,9 @@ class LiveGrid:
     view: DashboardView
     keys: dict[str, CardKey] = field(default_factory=dict)  # every active camera, by slug
     shown: tuple[str, ...] = ()
+    # The activity log's camera filter and camera choices as last sent whole; pushes send only new
+    # rows while they hold (dashboard/panels.py). None: the next push sends it whole.
+    log: tuple[str, tuple[tuple[str, str], ...]] | None = None
 
     def remember(self, cards: list) -> None:
         """After rendering the whole grid from `cards`."""

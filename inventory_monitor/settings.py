@@ -166,11 +166,15 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            # channels-redis waits for a screen's next message with BZPOPMIN blocking 5 s; redis-py 8's
-            # default 5 s socket timeout cut that wait ("Timeout reading from ...": the socket closed
-            # with 1011 whenever a screen got nothing for 5 s). Reads may take a little longer than
-            # the block; a Redis that stops answering is still noticed.
+            # Redis pub/sub: a group message is published once and each worker hands it to its own
+            # members. channels-redis' core layer queued one copy per open screen in Redis, and each
+            # screen popped its own (issue 18: cost grew with screens). Pub/sub keeps no message for
+            # a worker that is not listening; nothing here needs that (a page that reconnects takes a
+            # fresh snapshot).
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            # redis-py 8's default 5 s socket timeout cut the core layer's 5 s blocking wait (sockets
+            # closed with 1011 after 5 idle seconds); pub/sub reads with its own short timeout, and
+            # commands keep a bound: a Redis that stops answering is still noticed.
             "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 5}],
                        "prefix": os.environ.get("REDIS_PREFIX", "inventory")},
         }

@@ -7,6 +7,7 @@ open screen on every frame, so an N+1 here multiplies by cameras x screens.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -138,6 +139,14 @@ def camera_card(*, camera_id: int, now: datetime | None = None) -> CameraCard | 
     return _card(camera, now or timezone.now()) if camera is not None else None
 
 
+def camera_cards_by_id(*, camera_ids: Iterable[int], now: datetime | None = None) -> dict[int, CameraCard]:
+    """The cards of these cameras, by id; an id that is gone or inactive has none. Two queries, however
+    many cameras: a merged push (dashboard/pushes.py) may carry every camera of the site."""
+    now = now or timezone.now()
+    cameras = _with_cards_data(_active_cameras().filter(pk__in=list(camera_ids)))
+    return {camera.pk: _card(camera, now) for camera in cameras}
+
+
 def camera_by_slug(slug: str) -> Camera | None:
     return _active_cameras().filter(slug=slug).first()
 
@@ -147,11 +156,14 @@ def camera_choices() -> list[tuple[str, str]]:
     return [(camera.slug, str(camera)) for camera in _active_cameras().only("slug", "name")]
 
 
-def activity_log(*, camera_slug: str | None = None, limit: int = 20) -> list[DetectionEvent]:
-    """Newest events first, optionally for one camera."""
+def activity_log(*, camera_slug: str | None = None, limit: int = 20,
+                 event_ids: Iterable[int] | None = None) -> list[DetectionEvent]:
+    """Newest events first, optionally for one camera, optionally only these events (a push's new rows)."""
     events = DetectionEvent.objects.select_related("camera").filter(camera__is_active=True)
     if camera_slug:
         events = events.filter(camera__slug=camera_slug)
+    if event_ids is not None:
+        events = events.filter(pk__in=list(event_ids))
     return list(events.order_by("-id")[:limit])
 
 
@@ -188,6 +200,7 @@ __all__ = [
     "camera_by_slug",
     "camera_card",
     "camera_cards",
+    "camera_cards_by_id",
     "camera_choices",
     "system_summary",
 ]

@@ -12,7 +12,7 @@ from tests.roles import role_group
 
 # Cameras the live server starts with; each browser test owns one, so tests don't see each other's frames.
 LIVE_CAMERAS = ["e2e-live", "e2e-threshold", "e2e-filter", "e2e-fault", "e2e-trends", "e2e-camera", "e2e-zones",
-                "e2e-review"]
+                "e2e-review", "e2e-log"]
 
 
 @pytest.fixture

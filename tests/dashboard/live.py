@@ -164,7 +164,7 @@ class RedisServer:
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server not installed (apt-get install -y redis-server)")
-        self.port = free_port()
+        self.port = self.port or free_port()
         self.process = subprocess.Popen(
             [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -184,6 +184,11 @@ class RedisServer:
         if self.process and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(10)
+
+    def restart(self) -> None:
+        """Stopped and started again on the same port, empty (as after a crash: nothing is saved)."""
+        self.stop()
+        self.start()
 
 
 def post_frame(base_url: str, key: str, image: Path) -> dict:

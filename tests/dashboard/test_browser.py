@@ -8,6 +8,7 @@ import sys
 import pytest
 import requests
 
+from dashboard.panels import ACTIVITY_LIMIT
 from tests.dashboard import live
 
 pytestmark = pytest.mark.browser
@@ -33,6 +34,30 @@ def test_a_posted_frame_updates_the_card_without_a_reload(live_server_proc, new_
     assert page.evaluate("window.__sameDocument") is True
     # The log row arrived too, newest first.
     assert page.locator(f"#event-{body['event_id']}").count() == 1
+
+
+def test_the_activity_log_shows_the_newest_rows_as_pushes_add_them(live_server_proc, new_page, real_images):
+    # A push sends only its new rows (dashboard/panels.py): the page puts them on top and must still
+    # show exactly what a reload shows, the newest ACTIVITY_LIMIT events, newest first.
+    page = new_page()
+    live.log_in(page, live_server_proc.url, "viewer")
+    live.wait_live(page)
+    key = live_server_proc.keys["e2e-log"]
+    posted = [live.post_frame(live_server_proc.url, key, real_images[number % len(real_images)])["event_id"]
+              for number in range(ACTIVITY_LIMIT + 3)]
+    newest = posted[::-1][:ACTIVITY_LIMIT]
+    rows = "() => Array.from(document.querySelectorAll('#activity-rows tr'), (row) => Number(row.dataset.eventId))"
+    page.wait_for_function(f"(ids) => JSON.stringify(({rows})()) === JSON.stringify(ids)", arg=newest,
+                           timeout=10_000)
+    # Two workers' frames can arrive out of order: a row pushed after newer ones goes to its place.
+    page.evaluate("""() => {
+      document.getElementById('activity-new').content.append(document.querySelectorAll('#activity-rows tr')[3]);
+      document.body.dispatchEvent(new CustomEvent('htmx:wsAfterMessage', {bubbles: true}));
+    }""")
+    assert page.evaluate(rows) == newest
+    page.reload()
+    live.wait_live(page)
+    assert page.evaluate(rows) == newest
 
 
 def test_a_covered_lens_shows_as_a_camera_fault_not_a_stock_out(live_server_proc, new_page, real_images, tmp_path):

@@ -5,12 +5,15 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from dashboard import panels
 from dashboard.pushes import Updates
 from dashboard.triage import DashboardView, LiveGrid
 from detection.detector import Detection, DetectionResult
 from detection.ingest.services import frame_record
+from devices.models import Camera
 
 pytestmark = pytest.mark.django_db
 
@@ -53,7 +56,7 @@ def test_screens_with_another_view_get_their_own_render(camera_with_key):
                               grid=everything)
     filtered = panels.update_html(panels.Viewer(can_manage=False), camera_id=camera.pk, event_id=event.pk,
                                   grid=only_other)
-    assert 'id="activity-log"' in html and 'id="activity-log"' not in filtered  # its log shows dock-2 only
+    assert 'id="activity-new"' in html and 'id="activity-new"' not in filtered  # its log shows dock-2 only
 
 
 def test_the_next_frame_is_rendered_afresh(camera_with_key):
@@ -76,8 +79,8 @@ def test_a_threshold_change_is_rendered_per_screen(camera_with_key):
     assert len(panels.shared_renders._items) == 0
 
 
-def test_a_merged_push_sends_the_log_once_with_every_new_row_highlighted(camera_with_key):
-    # Several frames merged into one push (dashboard/pushes.py): one log, and each new row slides in.
+def test_a_merged_push_sends_the_new_log_rows_once_each_highlighted(camera_with_key):
+    # Several frames merged into one push (dashboard/pushes.py): one set of rows, and each slides in.
     one, _ = camera_with_key()
     two, _ = camera_with_key("dock-2")
     grid = screen()
@@ -86,8 +89,10 @@ def test_a_merged_push_sends_the_log_once_with_every_new_row_highlighted(camera_
     for event in events:
         updates.add(event.camera_id, event.pk)
     html = panels.updates_html(panels.Viewer(can_manage=False), updates=updates, grid=grid)
-    assert html.count('id="activity-log"') == 1 and html.count('id="system-status"') == 1
+    assert html.count('id="activity-new"') == 1 and html.count('id="system-status"') == 1
     assert all(re.search(rf'id="event-{event.pk}"[^>]*class="row-new"', html) for event in events)
+    rows = [int(found) for found in re.findall(r'<tr id="event-(\d+)"', html)]
+    assert rows == sorted((event.pk for event in events), reverse=True)  # newest first, as the page shows them
     for slug, count in [("dock-1", 9), ("dock-2", 8)]:  # each card at its newest frame
         card = html.split(f'id="camera-{slug}"', 1)[1].split("</article>", 1)[0]
         assert f'data-field="count" class="text-5xl font-bold tabular-nums">{count}<' in card
@@ -117,3 +122,64 @@ def test_a_merged_push_re_renders_the_grid_once_when_any_card_moves(camera_with_
     html = panels.updates_html(panels.Viewer(can_manage=False), updates=updates, grid=grid)
     assert html.count('id="inventory"') == 1 and 'id="camera-dock-2"' in html
     assert grid.shown == ("dock-1", "dock-2")
+
+
+def test_a_push_reads_its_cards_in_one_query_however_many_cameras_it_carries(camera_with_key):
+    # A merged push may carry every camera of the site (a busy box merges more): a query per camera's
+    # card made the first screen's render grow with them.
+    cameras = [camera_with_key(f"dock-{number}")[0] for number in range(1, 7)]
+    for camera in cameras:
+        frame_record(camera=camera, result=result(7))  # every card already counted: each is swapped in place
+
+    def queries(carried: list) -> int:
+        grid = screen()
+        updates = Updates()
+        for camera in carried:
+            updates.add(camera.pk, frame_record(camera=camera, result=result(8)).pk)
+        panels.shared_renders.clear()  # the first screen of the push: nothing built yet
+        with CaptureQueriesContext(connection) as captured:
+            html = panels.updates_html(panels.Viewer(can_manage=False), updates=updates, grid=grid)
+        assert all(f'id="camera-{camera.slug}" hx-swap-oob="true"' in html for camera in carried)
+        return len(captured)
+
+    assert queries(cameras[:1]) == queries(cameras)
+
+
+def test_a_camera_deactivated_before_its_push_leaves_the_grid(camera_with_key):
+    # The cards are read together; one that is gone by then has none, and the grid is sent without it.
+    one, _ = camera_with_key()
+    two, _ = camera_with_key("dock-2")
+    grid = screen()
+    updates = Updates()
+    for camera in (one, two):
+        updates.add(camera.pk, frame_record(camera=camera, result=result(7)).pk)
+    Camera.objects.filter(pk=two.pk).update(is_active=False)
+    html = panels.updates_html(panels.Viewer(can_manage=False), updates=updates, grid=grid)
+    assert html.count('id="inventory"') == 1 and 'id="camera-dock-1"' in html and 'id="camera-dock-2"' not in html
+    assert grid.shown == ("dock-1",)
+
+
+def test_a_push_sends_only_the_new_log_rows(camera_with_key):
+    # The log is the push's largest part: its camera links and 20 rows, re-sent for every frame to
+    # every screen. The page already has the old rows; it puts the new ones on top (dashboard.js).
+    camera, _ = camera_with_key()
+    old = [frame_record(camera=camera, result=result(count)) for count in (3, 4)]
+    grid = screen()
+    new = frame_record(camera=camera, result=result(7))
+    html = panels.update_html(panels.Viewer(can_manage=False), camera_id=camera.pk, event_id=new.pk, grid=grid)
+    assert '<template id="activity-new" hx-swap-oob="true">' in html
+    assert f'id="event-{new.pk}"' in html and not any(f'id="event-{event.pk}"' in html for event in old)
+    assert 'id="activity-log"' not in html and "Filter activity by camera" not in html
+
+
+def test_a_camera_added_since_the_log_was_sent_brings_the_whole_log(camera_with_key):
+    # The log's camera links must follow the cameras, as when every push re-sent it whole.
+    camera, _ = camera_with_key()
+    grid = screen()
+    camera_with_key("dock-2")
+    first = frame_record(camera=camera, result=result(7))
+    html = panels.update_html(panels.Viewer(can_manage=False), camera_id=camera.pk, event_id=first.pk, grid=grid)
+    assert '<div id="activity-log" hx-swap-oob="true"' in html and "?camera=dock-2#activity" in html
+    second = frame_record(camera=camera, result=result(8))
+    html = panels.update_html(panels.Viewer(can_manage=False), camera_id=camera.pk, event_id=second.pk, grid=grid)
+    assert 'id="activity-log"' not in html and f'id="event-{second.pk}"' in html  # rows again

@@ -151,7 +151,7 @@ def test_environment_switches_to_postgres_and_redis_without_code_changes():
     assert "sqlite3" in default and "InMemoryChannelLayer" in default and "LocMemCache" in default
     scaled = settings_under({"DEBUG": "1", "DATABASE_URL": "postgres://u:p@db:5432/inv",
                              "REDIS_URL": "redis://cache:6379/0"})
-    assert "postgresql" in scaled and "RedisChannelLayer" in scaled and "RedisCache" in scaled
+    assert "postgresql" in scaled and "RedisPubSubChannelLayer" in scaled and "RedisCache" in scaled
 
 
 @pytest.mark.django_db

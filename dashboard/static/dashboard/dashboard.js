@@ -4,6 +4,10 @@
  *   shuts down cleanly sends 1001 and would otherwise leave a wall screen frozen),
  * - tells the server this screen's view (status filter, search, sort, activity camera) whenever it
  *   changes, so pushed cards and log rows obey it (the view lives in #inventory's data-view),
+ * - keeps the activity log at its newest rows: a push sends only its new rows (in
+ *   <template id="activity-new">); they go on top, and the log is sorted (two workers' frames can
+ *   arrive out of order), without duplicates, the "no frames yet" row or rows of another camera than
+ *   the log's filter, cut to #activity-rows' data-limit,
  * - shows HTTP errors (e.g. 403 on a threshold change) in a toast instead of failing silently. */
 (function () {
   "use strict";
@@ -38,6 +42,33 @@
       sort: params.get("sort") || "", camera: params.get("camera") || ""
     }));
   }
+
+  function addActivityRows() {
+    var body = document.getElementById("activity-rows");
+    var log = document.getElementById("activity-log");
+    var pushed = document.getElementById("activity-new");
+    if (!body || !log || !pushed || !pushed.content.firstElementChild) return;
+    var added = Array.prototype.slice.call(pushed.content.children);
+    pushed.content.replaceChildren();  // empty again, the whitespace between the rows too (a wall screen runs for weeks)
+    body.prepend.apply(body, added);
+    var limit = parseInt(body.dataset.limit, 10) || 20;
+    var only = log.dataset.cameraFilter || "";
+    var seen = {}, rows = [], empty = null;
+    Array.prototype.slice.call(body.children).forEach(function (row) {
+      var id = Number(row.dataset.eventId);
+      if (row.hasAttribute("data-empty")) empty = row;
+      else if (id && !seen[id] && (!only || row.dataset.camera === only)) { seen[id] = true; rows.push(row); }
+      else row.remove();
+    });
+    if (!rows.length) return;
+    if (empty) empty.remove();
+    var sorted = rows.slice().sort(function (a, b) { return b.dataset.eventId - a.dataset.eventId; });
+    // Re-insert only when out of order: moving a row would replay its slide-in.
+    if (sorted.some(function (row, i) { return row !== rows[i]; })) sorted.forEach(function (row) { body.appendChild(row); });
+    sorted.slice(limit).forEach(function (row) { row.remove(); });
+    if (window.localTime) window.localTime.render(body);  // its own listener may have run before this one
+  }
+  document.addEventListener("htmx:wsAfterMessage", addActivityRows);
 
   function toast(message, kind) {
     var box = document.getElementById("toast");
