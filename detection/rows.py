@@ -14,9 +14,9 @@ travel, handled as the ORM handles them:
 - cursors are Django's, so query logging, execute wrappers and ``CaptureQueriesContext`` still see
   every statement.
 
-No model signals are sent and no ``auto_now`` is applied: use it where nothing listens to saves of
-the model and the caller sets every value (deletions still go through Django's Collector, which
-sends ``post_delete``).
+Select, Update and Insert send no model signals and apply no ``auto_now``: use them where nothing
+listens to saves of the model and the caller sets every value. Delete does what Django's Collector
+does for rows nothing cascades from, signals included.
 """
 
 from __future__ import annotations
@@ -25,9 +25,11 @@ import functools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from django.db import connections, router
-from django.db.models import Field, Model
+from django.db import connections, router, transaction
+from django.db.models import DO_NOTHING, SET_NULL, Field, Model
 from django.db.models.constants import OnConflict
+from django.db.models.deletion import Collector
+from django.db.models.signals import post_delete, pre_delete
 
 
 class _Columns:
@@ -175,6 +177,71 @@ class Insert:
                 setattr(obj, meta.pk.attname, pk)
         obj._state.adding, obj._state.db = False, alias
         return obj
+
+
+class Delete:
+    """Delete model instances as Django's Collector would, when nothing cascades from them.
+
+    Every relation to the model must be SET_NULL or DO_NOTHING and the model must have no
+    many-to-many fields (checked once; otherwise each call hands the rows to the Collector). Then the
+    Collector's work comes down to: pre_delete for each row, the referencing rows' foreign keys set to
+    NULL, one DELETE, post_delete for each row, in one atomic block, and these statements are made
+    once per number of rows. The Collector itself spent ~0.2 ms of Python per call working that out.
+    """
+
+    def __init__(self, model: type[Model]) -> None:
+        self.model = model
+        self._made: dict[tuple[str, int], list[str]] = {}  # (database, rows) -> statements
+
+    @functools.cached_property
+    def _nulled(self) -> list | None:
+        """The relations whose foreign keys a deletion sets to NULL, or None: use the Collector."""
+        meta = self.model._meta
+        if meta.many_to_many or any(rel.many_to_many for rel in meta.related_objects):
+            return None
+        nulled = []
+        for rel in meta.related_objects:
+            if rel.on_delete is SET_NULL:
+                nulled.append(rel)
+            elif rel.on_delete is not DO_NOTHING:
+                return None
+        return nulled
+
+    def _statements(self, alias: str, count: int) -> list[str]:
+        made = self._made.get((alias, count))
+        if made is not None:
+            return made
+        connection = connections[alias]
+        quote = connection.ops.quote_name
+        marks = ", ".join(["%s"] * count)
+        statements = [f"UPDATE {quote(rel.related_model._meta.db_table)} SET {quote(rel.field.column)} = NULL "
+                      f"WHERE {quote(rel.field.column)} IN ({marks})" for rel in self._nulled]
+        meta = self.model._meta
+        statements.append(f"DELETE FROM {quote(meta.db_table)} WHERE {quote(meta.pk.column)} IN ({marks})")
+        if len(self._made) < 64:  # a trim deletes one row a frame; a rare batch need not be kept
+            self._made[(alias, count)] = statements
+        return statements
+
+    def run(self, instances: Sequence[Model]) -> None:
+        if not instances:
+            return
+        alias = router.db_for_write(self.model)
+        if self._nulled is None:
+            collector = Collector(using=alias)
+            collector.collect(list(instances))
+            collector.delete()
+            return
+        pks = [instance.pk for instance in instances]
+        with transaction.atomic(using=alias, savepoint=False):
+            for instance in instances:
+                pre_delete.send(sender=self.model, instance=instance, using=alias, origin=instances)
+            with connections[alias].cursor() as cursor:
+                for sql in self._statements(alias, len(pks)):
+                    cursor.execute(sql, pks)
+            for instance in instances:
+                post_delete.send(sender=self.model, instance=instance, using=alias, origin=instances)
+        for instance in instances:
+            setattr(instance, self.model._meta.pk.attname, None)  # as the Collector leaves them
 
 
 def field_names(model: type[Model], *, exclude: Iterable[str] = ()) -> list[str]:

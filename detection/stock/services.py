@@ -15,8 +15,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import router, transaction
-from django.db.models.deletion import Collector
+from django.db import transaction
 from django.utils import timezone
 
 from detection import rows
@@ -39,6 +38,7 @@ _RECENT_COUNTS = rows.Select(DetectionEvent, ["raw_count"],
 # Beyond the newest ACTIVITY_LOG_SIZE; at most TRIM_BATCH a frame, so a lowered log size is reached
 # over a few frames instead of one long transaction.
 _EXPIRED = rows.Select(DetectionEvent, ["id", "image"], "{camera} = %s ORDER BY {id} DESC LIMIT %s OFFSET %s")
+_EVENTS_DELETE = rows.Delete(DetectionEvent)  # review frames keep their image, their event set to NULL
 TRIM_BATCH = 500
 _EVENT_INSERT = rows.Insert(DetectionEvent, rows.field_names(DetectionEvent, exclude=["id"]))
 _CAMERA_SEEN = rows.Update(Camera, ["last_seen_at"])
@@ -116,16 +116,12 @@ def _trim_log(camera: Camera) -> None:
     once the log is full, none before; at most TRIM_BATCH at once). Their stored frames are deleted once that commits
     (detection.stock.frames, on every event deletion), so a rolled-back trim keeps its rows and files.
 
-    The expired rows are read once, only the fields the deletion needs (not the boxes), and handed
-    to Django's deletion collector as they are: the same signals and the same SET_NULL of review
-    frames as QuerySet.delete(), without its second read of the rows or a subquery to build.
+    The expired rows are read once, only the fields the deletion needs (not the boxes), and deleted
+    as Django's Collector would (rows.Delete): the same signals and the same SET_NULL of review frames
+    as QuerySet.delete(), without its second read of the rows or a subquery to build.
     """
     keep = settings.ACTIVITY_LOG_SIZE
-    expired = _EXPIRED.instances(camera.pk, TRIM_BATCH, keep)
-    if expired:
-        collector = Collector(using=router.db_for_write(DetectionEvent))
-        collector.collect(expired)
-        collector.delete()
+    _EVENTS_DELETE.run(_EXPIRED.instances(camera.pk, TRIM_BATCH, keep))
 
 
 def _history(camera: Camera, state: StockState, *, count: int | None, status: str, now: datetime) -> dict:

@@ -102,3 +102,49 @@ def test_an_update_writes_exactly_its_fields(camera):
     assert state.critical_level == 3  # untouched
     assert update.run(camera.pk + 1000, {"last_frame_at": MOMENT, "history_minute": {}, "fault_since": None,
                                          "count_status": Status.FULL}) == 0
+
+
+def _event(camera, **fields) -> DetectionEvent:
+    return DetectionEvent.objects.create(camera=camera, created_at=MOMENT, raw_count=1, inference_ms=1.0,
+                                         status=Status.WARNING, **fields)
+
+
+def test_delete_does_what_the_collector_does_for_rows_nothing_cascades_from(camera):
+    from django.db.models.signals import post_delete, pre_delete
+
+    from detection.review.models import ReviewFrame
+
+    events = [_event(camera, image=f"frames/dock-1/{n}.jpg") for n in range(3)]
+    review = ReviewFrame.objects.create(camera=camera, event=events[0], image="review/a.jpg", image_width=64,
+                                        image_height=48, model_count=1, frame_at=MOMENT, created_at=MOMENT,
+                                        reason=ReviewFrame.Reason.FLAGGED)
+    heard = []
+
+    def listener(signal_name):
+        return lambda sender, instance, using, **kwargs: heard.append((signal_name, instance.image.name, using))
+
+    pre, post = listener("pre"), listener("post")
+    pre_delete.connect(pre, sender=DetectionEvent)
+    post_delete.connect(post, sender=DetectionEvent)
+    try:
+        with CaptureQueriesContext(connection) as queries:
+            rows.Delete(DetectionEvent).run(events[:2])
+    finally:
+        pre_delete.disconnect(pre, sender=DetectionEvent)
+        post_delete.disconnect(post, sender=DetectionEvent)
+    assert list(DetectionEvent.objects.filter(camera=camera).values_list("pk", flat=True)) == [events[2].pk]
+    review.refresh_from_db()
+    assert review.event_id is None and review.image.name == "review/a.jpg"  # SET_NULL, the copy stays
+    assert sorted(heard) == sorted([(kind, f"frames/dock-1/{n}.jpg", "default") for kind in ("pre", "post")
+                                    for n in (0, 1)])
+    assert events[0].pk is None  # as the Collector leaves deleted instances
+    statements = [query["sql"] for query in queries if not query["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+    assert len(statements) == 2  # the review frames' UPDATE and the DELETE
+
+
+def test_delete_hands_rows_with_cascades_to_the_collector(camera):
+    _event(camera)
+    assert rows.Delete(Camera)._nulled is None  # events, keys, ... cascade
+    rows.Delete(Camera).run([Camera.objects.get(pk=camera.pk)])
+    assert not Camera.objects.filter(pk=camera.pk).exists()
+    assert not DetectionEvent.objects.filter(camera_id=camera.pk).exists()
