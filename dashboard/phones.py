@@ -10,7 +10,6 @@ it gets its own device key and a capture page that posts frames through the ordi
 
 from __future__ import annotations
 
-import segno
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -34,6 +33,8 @@ def _manager_only(request: HttpRequest) -> None:
 
 
 def _pairing_page(request: HttpRequest, camera, link, token: str) -> HttpResponse:
+    import segno  # here, not at start-up: 1.2 MB of every worker for a page managers open now and then
+
     url = request.build_absolute_uri(reverse("dashboard:pair", args=[token]))
     qr = segno.make(url, error="m")
     response = render(request, PAIRING_PAGE, {
