@@ -143,17 +143,13 @@ MALLOC_TRIM_INTERVAL_S = envint("MALLOC_TRIM_INTERVAL_S", 30)
 SQLITE_SYNCHRONOUS = os.environ.get("SQLITE_SYNCHRONOUS", "FULL").strip().upper() or "FULL"
 if SQLITE_SYNCHRONOUS not in {"NORMAL", "FULL"}:
     raise ImproperlyConfigured(f"SQLITE_SYNCHRONOUS must be NORMAL or FULL, got {SQLITE_SYNCHRONOUS!r}")
-SQLITE_CACHE_KB = envint("SQLITE_CACHE_KB", 512)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         "timeout": envint("SQLITE_BUSY_TIMEOUT_S", 20),
         # IMMEDIATE takes the write lock at BEGIN, so two writers queue on the busy timeout
         # instead of deadlocking when both upgrade a read lock.
         "transaction_mode": "IMMEDIATE",
-        # Each connection (one per kept request thread, consumer and background thread) keeps its own
-        # page cache, 2 MB by SQLite's default; pages beyond it come from the OS's file cache.
-        "init_command": f"PRAGMA journal_mode=WAL; PRAGMA synchronous={SQLITE_SYNCHRONOUS}; "
-                        f"PRAGMA cache_size=-{SQLITE_CACHE_KB};",
+        "init_command": f"PRAGMA journal_mode=WAL; PRAGMA synchronous={SQLITE_SYNCHRONOUS};",
     }
     # Tests use a file, not shared-cache memory: there SQLite reports "table is locked" at once
     # instead of honouring the busy timeout, so concurrency tests would not test production.
