@@ -37,9 +37,9 @@ _RECENT_COUNTS = rows.Select(DetectionEvent, ["raw_count"],
                              "{camera} = %s AND {status} <> %s ORDER BY {id} DESC LIMIT %s")
 # Beyond the newest ACTIVITY_LOG_SIZE; at most TRIM_BATCH a frame, so a lowered log size is reached
 # over a few frames instead of one long transaction.
+TRIM_BATCH = 500
 _EXPIRED = rows.Select(DetectionEvent, ["id", "image"], "{camera} = %s ORDER BY {id} DESC LIMIT %s OFFSET %s")
 _EVENTS_DELETE = rows.Delete(DetectionEvent)  # review frames keep their image, their event set to NULL
-TRIM_BATCH = 500
 _EVENT_INSERT = rows.Insert(DetectionEvent, rows.field_names(DetectionEvent, exclude=["id"]))
 _CAMERA_SEEN = rows.Update(Camera, ["last_seen_at"])
 _STATE_FIELDS = ["last_frame_at", "updated_at", "fault", "fault_since", "last_frame_fingerprint",
@@ -113,8 +113,9 @@ def _event_create(camera: Camera, result: DetectionResult, reading: FrameReading
 
 def _trim_log(camera: Camera) -> None:
     """Delete everything older than the camera's newest ACTIVITY_LOG_SIZE events (one row per frame
-    once the log is full, none before; at most TRIM_BATCH at once). Their stored frames are deleted once that commits
-    (detection.stock.frames, on every event deletion), so a rolled-back trim keeps its rows and files.
+    once the log is full, none before; at most TRIM_BATCH at once). Their stored frames are deleted
+    once that commits (detection.stock.frames, on every event deletion), so a rolled-back trim keeps
+    its rows and files.
 
     The expired rows are read once, only the fields the deletion needs (not the boxes), and deleted
     as Django's Collector would (rows.Delete): the same signals and the same SET_NULL of review frames
