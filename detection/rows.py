@@ -1,7 +1,8 @@
 """Fixed-shape statements for the ingest's hot path, their SQL made once per process (issue 18).
 
-The ORM builds, resolves and compiles a query on every call: 150-250 us of Python per statement,
-two thirds of the 2.8 ms of CPU a frame's transaction took for its nine statements. The ingest's
+The ORM builds, resolves and compiles a query on every call: 150-250 us of Python per statement
+(measured on SELECTs); a frame's transaction (nine statements with BEGIN and COMMIT) took 2.83 ms of
+CPU with the ORM, 1.30 ms with these statements and 0.98 ms with Delete as well. The ingest's
 statements never change shape, so here each one's SQL is made once (per database) and only values
 travel, handled as the ORM handles them:
 
@@ -36,7 +37,7 @@ class _Columns:
     """A model's fields by name, with their quoted columns, for one database connection."""
 
     def __init__(self, model: type[Model], alias: str) -> None:
-        self.model, self.alias = model, alias
+        self.model = model
         self.connection = connections[alias]
         meta = model._meta
         self.table = self.connection.ops.quote_name(meta.db_table)
@@ -186,7 +187,8 @@ class Delete:
     model, generic relation or many-to-many field (checked once; otherwise each call hands the rows to the Collector). Then the
     Collector's work comes down to: pre_delete for each row, the referencing rows' foreign keys set to
     NULL, one DELETE, post_delete for each row, in one atomic block, and these statements are made
-    once per number of rows. The Collector itself spent ~0.2 ms of Python per call working that out.
+    once per number of rows. Measured on a frame's transaction: 1.30 ms of CPU with the Collector,
+    0.98 ms with this.
     """
 
     def __init__(self, model: type[Model]) -> None:

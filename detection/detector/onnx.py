@@ -51,7 +51,8 @@ def shared_arena() -> bool:
 
     Each session otherwise keeps an arena of its own that grows by powers of two: measured, two
     threads running the shipped model left 7 MB more in a session's own arena than in a shared one
-    growing by what is asked, and a model switch (two sessions alive) kept both arenas. Same speed.
+    growing by what is asked, at the same speed. (During a model switch, two sessions alive also
+    draw on this one arena instead of keeping one each; that case was not measured.)
     """
     try:
         memory = ort.OrtMemoryInfo("Cpu", ort.OrtAllocatorType.ORT_ARENA_ALLOCATOR, 0, ort.OrtMemType.DEFAULT)
