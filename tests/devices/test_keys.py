@@ -98,3 +98,45 @@ class TestRotation:
         assert camera_client(key).post(HEARTBEAT).status_code == 204
         assert Camera.objects.get().last_seen_at is not None
         assert DeviceKey.objects.get().last_used_at is not None
+
+
+@pytest.mark.django_db
+class TestKeyLookup:
+    """device_key_authenticate finds the key with SQL made once (devices/services._key_statement): it
+    must find exactly what the ORM query it replaces finds, with the same values, in one query."""
+
+    @staticmethod
+    def orm(raw_key: str) -> DeviceKey | None:
+        prefix = DeviceKey.prefix_of(raw_key)
+        return DeviceKey.objects.usable().select_related("camera").filter(prefix=prefix).first()
+
+    def test_a_usable_key_comes_back_with_its_camera_in_one_query(self, django_assert_num_queries):
+        from devices.services import camera_create, device_key_create
+
+        camera, raw = camera_create(slug="dock-2", name="Dock 2", location="North")
+        _, other = device_key_create(camera=camera, label="spare")
+        device_key_authenticate(raw)  # records last_used_at (an UPDATE), so the next call only reads
+        with django_assert_num_queries(1):
+            key = device_key_authenticate(raw)
+        expected = self.orm(raw)
+        assert key.pk == expected.pk and key.label == expected.label == "initial key"
+        assert key.last_used_at == expected.last_used_at and key.last_used_at.tzinfo is not None
+        assert key.created_at == expected.created_at
+        with django_assert_num_queries(0):  # select_related's work: no query for the camera
+            assert (key.camera.pk, key.camera.slug, key.camera.location) == (camera.pk, "dock-2", "North")
+        assert device_key_authenticate(other).label == "spare"
+
+    def test_what_the_orm_refuses_is_refused(self):
+        from devices.services import camera_create, device_key_create, device_key_revoke
+
+        camera, raw = camera_create(slug="dock-3")
+        revoked, revoked_raw = device_key_create(camera=camera)
+        device_key_revoke(key=revoked)
+        assert device_key_authenticate(revoked_raw) is None and self.orm(revoked_raw) is None
+        prefix = DeviceKey.prefix_of(raw)
+        assert device_key_authenticate(raw.replace(prefix, "f" * len(prefix), 1)) is None  # unknown prefix
+        assert device_key_authenticate(raw[:-1] + ("A" if raw[-1] != "A" else "B")) is None  # wrong secret
+        Camera.objects.filter(pk=camera.pk).update(is_active=False)
+        assert device_key_authenticate(raw) is None and self.orm(raw) is None
+        Camera.objects.filter(pk=camera.pk).update(is_active=True)
+        assert device_key_authenticate(raw).camera == camera
