@@ -5,6 +5,8 @@ don't start the offline watch thread."""
 import os
 
 os.environ.setdefault("DEBUG", "1")
+# Some tests import onnxruntime before the detector package turns its telemetry off (see there).
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("DETECTOR_PRELOAD", "0")
 # No background offline watch in the test process (tests call cameras_check_offline directly).
 os.environ.setdefault("OFFLINE_CHECK_INTERVAL_S", "0")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -22,7 +24,7 @@ from detection.detector import (
 )
 from detection.detector.postprocess import nms, postprocess, rescale_boxes
 from detection.detector.preprocess import PAD_VALUE, Canvas, letterbox, letterbox_geometry
-from tests.conftest import png_declaring
+from tests.conftest import REPO, png_declaring
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -361,3 +363,22 @@ def test_a_setting_overrides_the_models_thresholds_and_nonsense_metadata_is_igno
     assert (overridden.conf, overridden.iou, overridden.threshold_source) == (0.2, 0.5, "setting")
     broken = OnnxDetector(_with_metadata(tmp_path, {"count_conf": "lots", "count_iou": "7"}), warmup=False)
     assert (broken.conf, broken.iou, broken.threshold_source) == (0.30, 0.45, "default")
+
+
+@pytest.mark.parametrize("first_import", ["detection.detector", "ml"])
+def test_onnx_runtime_keeps_no_telemetry(tmp_path, first_import):
+    """ONNX Runtime 1.32 on Linux keeps a usage database in ~/.cache/Microsoft/DeveloperTools and
+    resolves Microsoft's collector to upload it, unless ORT_DISABLE_TELEMETRY is set before it is
+    first imported. The product (through the detector package) and the ml tools set it themselves:
+    a server or a training run, started without it, leaves no such database."""
+    env = {key: value for key, value in os.environ.items() if key != "ORT_DISABLE_TELEMETRY"}
+    env["HOME"] = str(tmp_path)
+    script = (f"import {first_import}, onnxruntime, numpy\n"
+              "from detection.detector import load_detector\n"
+              "load_detector().detect(numpy.full((64, 64, 3), 114, numpy.uint8))\n"
+              "import os; print(os.environ.get('ORT_DISABLE_TELEMETRY'))\n")
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert not (tmp_path / ".cache" / "Microsoft").exists(), sorted(p.name for p in tmp_path.rglob("*"))
+    assert result.stdout.split() == ["1"]
