@@ -6,7 +6,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "inventory_monitor.settings")
 
 from django.conf import settings  # noqa: E402
 
-from inventory_monitor.memory import foreign_drivers_skip, malloc_arenas_limit, trim_loop  # noqa: E402
+from inventory_monitor.memory import before_trim, foreign_drivers_skip, malloc_arenas_limit, trim_loop  # noqa: E402
 
 # A SQLite worker never loads PostgreSQL's driver (9 MB); read before anything imports DRF.
 foreign_drivers_skip(settings.DATABASES["default"]["ENGINE"])
@@ -19,7 +19,14 @@ django_asgi_app = get_asgi_application()
 
 # Before any thread of ours starts: a worker's memory should not grow with its thread count.
 malloc_arenas_limit(settings.MALLOC_ARENAS)
-# What a burst of frames freed goes back to the system, not kept by glibc for the next burst.
+# What a burst of frames freed goes back to the system, not kept by glibc for the next burst; the
+# request threads it opened end once idle for REQUEST_THREAD_IDLE_S, with their database connections.
+def _retire_idle_request_threads() -> int:
+    idle_s = settings.REQUEST_THREAD_IDLE_S
+    return django_asgi_app.lanes.retire_idle(idle_s) if idle_s > 0 else 0
+
+
+before_trim(_retire_idle_request_threads)
 trim_loop.start(settings.MALLOC_TRIM_INTERVAL_S)
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402

@@ -22,7 +22,10 @@ ASGIHandler go away:
   enforces the maximum age and drops a broken connection (``conn_health_checks``).
 
 There are as many lanes as requests ever ran at once; at most ``REQUEST_THREADS_KEPT`` idle lanes
-are kept (each may hold a database connection), the others close their connections and end.
+are kept (each may hold a database connection), the others close their connections and end. A kept
+lane that has been idle for ``REQUEST_THREAD_IDLE_S`` ends too (``retire_idle``, run by the worker's
+memory loop, inventory_monitor/memory.py): the extra lanes a burst of frames opened give back their
+connection (its page cache) and their thread, instead of keeping them until the worker restarts.
 
 Measured with ``python -m benchmarks.ingest_overhead`` (README "Performance").
 """
@@ -30,6 +33,7 @@ Measured with ``python -m benchmarks.ingest_overhead`` (README "Performance").
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import django
@@ -48,14 +52,17 @@ class RequestLanes:
 
     def __init__(self, keep: int) -> None:
         self.keep = keep
-        self._free: list[ThreadPoolExecutor] = []
+        self._free: list[ThreadPoolExecutor] = []  # idle lanes, the most recently used last
+        self._idle_since: dict[ThreadPoolExecutor, float] = {}  # monotonic time each was given back
         self._lock = threading.Lock()
         self.started = 0  # lanes created so far (tests, diagnostics)
 
     def take(self) -> ThreadPoolExecutor:
         with self._lock:
             if self._free:
-                return self._free.pop()  # the most recently used: its connection is the freshest
+                lane = self._free.pop()  # the most recently used: its connection is the freshest
+                del self._idle_since[lane]
+                return lane
             self.started += 1
         return ThreadPoolExecutor(max_workers=1, thread_name_prefix="request")
 
@@ -63,9 +70,23 @@ class RequestLanes:
         with self._lock:
             if len(self._free) < self.keep:
                 self._free.append(lane)
+                self._idle_since[lane] = time.monotonic()
                 return
-        lane.submit(_close_connections)  # runs after anything still queued on the lane
-        lane.shutdown(wait=False)
+        _end(lane)
+
+    def retire_idle(self, idle_s: float) -> int:
+        """End the lanes idle for ``idle_s`` seconds or more, each closing its database connection
+        first; returns how many ended. The least recently used are the first idle ones, so a lane
+        in steady use is never among them."""
+        cutoff = time.monotonic() - idle_s
+        with self._lock:
+            retired = [lane for lane in self._free if self._idle_since[lane] <= cutoff]
+            self._free = [lane for lane in self._free if self._idle_since[lane] > cutoff]
+            for lane in retired:
+                del self._idle_since[lane]
+        for lane in retired:
+            _end(lane)
+        return len(retired)
 
     def idle(self) -> int:
         with self._lock:
@@ -75,9 +96,16 @@ class RequestLanes:
         """End the idle lanes, each closing its database connection first."""
         with self._lock:
             lanes, self._free = self._free, []
+            self._idle_since.clear()
         for lane in lanes:
             lane.submit(_close_connections)
             lane.shutdown(wait=True)
+
+
+def _end(lane: ThreadPoolExecutor) -> None:
+    """The lane closes its database connection (after anything still queued on it) and ends."""
+    lane.submit(_close_connections)
+    lane.shutdown(wait=False)
 
 
 class SyncViewsASGIHandler(ASGIHandler):

@@ -133,6 +133,9 @@ DATABASES = {
     )
 }
 REQUEST_THREADS_KEPT = envint("REQUEST_THREADS_KEPT", 8)
+# A kept request thread idle this long ends with its connection (checked every MALLOC_TRIM_INTERVAL_S;
+# 0 = kept until the worker stops).
+REQUEST_THREAD_IDLE_S = envint("REQUEST_THREAD_IDLE_S", 120)
 # glibc malloc arenas per worker (inventory_monitor/memory.py); 0 = glibc's default (8 per core).
 MALLOC_ARENAS = envint("MALLOC_ARENAS", 2)
 # Every this many seconds a worker gives the free pages of its malloc heaps back (0 = never).

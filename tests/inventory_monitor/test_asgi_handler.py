@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 
 import pytest
 from asgiref.sync import iscoroutinefunction
@@ -191,3 +192,46 @@ def test_closing_the_lanes_closes_their_connections(db_urls):
     assert handler.lanes.idle() == 0
     with pytest.raises(Exception):
         raw.cursor().execute("SELECT 1")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_lanes_idle_for_long_end_with_their_connections_and_busy_ones_stay(db_urls):
+    # A burst of frames opens a lane per request in flight; once it is over, the lanes it left idle
+    # end (closing their connections) instead of holding their memory until the worker stops.
+    db_urls(60)
+    handler = _handler()
+
+    async def burst():
+        return await asyncio.gather(*(_get(handler, "/db/") for _ in range(4)))
+
+    asyncio.run(burst())
+    assert handler.lanes.idle() == 4
+    raws = [lane.submit(lambda: connection.connection).result() for lane in handler.lanes._free]
+    time.sleep(0.3)
+    busy = asyncio.run(_get(handler, "/db/"))  # steady traffic: the most recently used lane again
+    assert handler.lanes.retire_idle(0.2) == 3
+    assert handler.lanes.idle() == 1
+    assert _lane_connection_open(handler) == [True]
+    assert asyncio.run(_get(handler, "/db/"))["thread"] == busy["thread"]
+    closed = 0
+    for raw in raws:
+        try:
+            raw.cursor().execute("SELECT 1")
+        except Exception:  # sqlite3.ProgrammingError / psycopg InterfaceError: closed
+            closed += 1
+    assert closed == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_memory_loop_ends_idle_request_threads(settings):
+    from inventory_monitor.memory import _release_and_trim
+
+    asyncio.run(_request(django_asgi_app, "/healthz"))
+    assert django_asgi_app.lanes.idle() >= 1
+    settings.REQUEST_THREAD_IDLE_S = 0  # 0: kept
+    _release_and_trim()
+    assert django_asgi_app.lanes.idle() >= 1
+    settings.REQUEST_THREAD_IDLE_S = 1
+    time.sleep(1.05)
+    _release_and_trim()
+    assert django_asgi_app.lanes.idle() == 0
