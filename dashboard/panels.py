@@ -84,7 +84,7 @@ class SharedRenders:
             self._items.clear()
 
 
-shared_renders = SharedRenders()
+shared_renders = SharedRenders(size=1024)  # camera pages keep 20 rows per camera in it
 
 
 def _shared(camera_id: int, event_id: int | None, *what: Hashable) -> Callable[[Callable[[], T]], T]:
