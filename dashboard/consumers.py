@@ -66,7 +66,7 @@ class DashboardConsumer(CoalescedPushes, AsyncWebsocketConsumer):
         csrf = self.scope.get("cookies", {}).get("csrftoken", "")
         self.viewer: panels.Viewer = await database_sync_to_async(panels.Viewer.of)(user, csrf)
         broadcasts.remember_server_loop(asyncio.get_running_loop())
-        await self.channel_layer.group_add(DASHBOARD_GROUP, self.channel_name)
+        await self.join_updates(DASHBOARD_GROUP)
         self.session_group = scope_session_group(self.scope)
         if self.session_group:
             await self.channel_layer.group_add(self.session_group, self.channel_name)
@@ -75,13 +75,14 @@ class DashboardConsumer(CoalescedPushes, AsyncWebsocketConsumer):
         metrics.websocket_opened()
         presence.opened()  # frames stored from now on come with their fragments
         await self.send(text_data=await self._render(panels.snapshot_html, grid=self.grid))
+        self.start_pushes()
 
     async def disconnect(self, code: int) -> None:
         if getattr(self, "counted", False):
             self.counted = False
             metrics.websocket_closed()
             presence.closed()
-        await self.channel_layer.group_discard(DASHBOARD_GROUP, self.channel_name)
+        self.leave_updates(DASHBOARD_GROUP)
         if getattr(self, "session_group", None):
             await self.channel_layer.group_discard(self.session_group, self.channel_name)
 

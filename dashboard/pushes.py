@@ -30,7 +30,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from django.conf import settings
 
-from dashboard import socket_auth
+from dashboard import hub, socket_auth
 
 logger = logging.getLogger(__name__)
 
@@ -118,6 +118,7 @@ class CoalescedPushes:
         self._last_push = -math.inf  # monotonic time the last push was taken from the pending updates
         self._signed_in_at = -math.inf  # monotonic time of the last check that passed
         self._pushes_stopped = False
+        self._pushes_started = False  # updates that arrive before the first message wait for it
 
     def wants(self, camera_id: int) -> bool:
         return True
@@ -146,11 +147,29 @@ class CoalescedPushes:
             await super().dispatch(message)
 
     async def stock_updated(self, event: dict) -> None:
-        """A frame was stored or thresholds changed (detection's "stock changed" hook, after commit)."""
-        if self._pushes_stopped or not self.wants(event["camera_id"]):
+        """A "stock.updated" sent to this screen's own channel (the group's come through deliver)."""
+        self.deliver(event)
+
+    def deliver(self, event: dict) -> None:
+        """A frame was stored or thresholds changed (detection's "stock changed" hook, after commit):
+        handed over by the worker's hub (dashboard/hub.py), on the event loop. Only noted here."""
+        if event.get("type") != "stock.updated" or self._pushes_stopped or not self.wants(event["camera_id"]):
             return
         self._pending.add(event["camera_id"], event.get("event_id"), event.get("fragments"))
-        if self._flusher is None:  # else the running flush (or the next one) takes it
+        if self._flusher is None and self._pushes_started:  # else the running flush (or the next one) takes it
+            self._flusher = asyncio.create_task(self._flush_loop(), name=f"screen-push {self.channel_name}")
+
+    async def join_updates(self, group: str) -> None:
+        """Get the group's updates through this worker's hub; they are pushed after start_pushes()."""
+        await hub.hub(group).join(self)
+
+    def leave_updates(self, group: str) -> None:
+        hub.hub(group).leave(self)
+
+    def start_pushes(self) -> None:
+        """After the screen's first message (its snapshot): what arrived meanwhile is pushed now."""
+        self._pushes_started = True
+        if self._pending and self._flusher is None and not self._pushes_stopped:
             self._flusher = asyncio.create_task(self._flush_loop(), name=f"screen-push {self.channel_name}")
 
     async def _flush_loop(self) -> None:

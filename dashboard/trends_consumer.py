@@ -48,11 +48,12 @@ class CameraSocket(CoalescedPushes, AsyncWebsocketConsumer):
             await self.close(code=code)
             return
         await self.prepare(user)  # before joining the group: no update arrives half-prepared
-        await self.channel_layer.group_add(DASHBOARD_GROUP, self.channel_name)
+        await self.join_updates(DASHBOARD_GROUP)
         self.session_group = scope_session_group(self.scope)
         if self.session_group:
             await self.channel_layer.group_add(self.session_group, self.channel_name)
         await self.opened()
+        self.start_pushes()
 
     async def prepare(self, user) -> None:
         """Per-connection state the handlers need (subclasses)."""
@@ -62,7 +63,7 @@ class CameraSocket(CoalescedPushes, AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         if self.camera_id is not None:
-            await self.channel_layer.group_discard(DASHBOARD_GROUP, self.channel_name)
+            self.leave_updates(DASHBOARD_GROUP)
         if getattr(self, "session_group", None):
             await self.channel_layer.group_discard(self.session_group, self.channel_name)
 
