@@ -2,8 +2,8 @@
 
 Protocol (htmx-ext-ws on the page):
 - connect: logged-in users with the dashboard role only (else closed with 4401 / 4403); the consumer
-  joins the "dashboard" group and sends a full snapshot (every partial), so a page that reconnects
-  after a restart catches up on whatever it missed.
+  joins the "dashboard" group (through the worker's hub, dashboard/hub.py) and sends a full snapshot
+  (every partial), so a page that reconnects after a restart catches up on whatever it missed.
 - server -> page: HTML whose top-level elements carry ids (and hx-swap-oob); htmx swaps each in place.
 - connect query: the page's view (`status`, `q`, `sort`, `camera`; dashboard/triage.py), so the
   snapshot and every push obey the screen's filter.

@@ -103,7 +103,8 @@ def _tick(now: float, interval: float) -> float:
 
 
 class CoalescedPushes:
-    """Mixin for an AsyncWebsocketConsumer in the dashboard group: handles "stock.updated".
+    """Mixin for an AsyncWebsocketConsumer in the dashboard group (through the worker's hub,
+    dashboard/hub.py): handles "stock.updated".
 
     Subclasses say which cameras they show (`wants`) and render a batch (`render_push`, synchronous,
     in a worker thread unless `renders_in_thread` is False, i.e. it touches no database).

@@ -1,8 +1,8 @@
 """Sockets about one camera (`/ws/cameras/<slug>/...`), and the trends page's.
 
 CameraSocket holds what they share: the dashboard socket's auth rules and close codes, plus 4404 for
-a camera that does not exist, membership of the dashboard group while open, and merged pushes of
-their own camera's updates only (dashboard/pushes.py). The trends socket
+a camera that does not exist, membership of the dashboard group while open (through the worker's
+hub), and merged pushes of their own camera's updates only (dashboard/pushes.py). The trends socket
 says "this camera changed" (a stored frame or new levels) so a page showing a range that ends now
 fetches its chart data again: small JSON, not HTML, the chart is drawn by the page.
 """
