@@ -1,7 +1,7 @@
 """Is a dashboard open anywhere? Frames are rendered for screens (dashboard/fragments.py) only then.
 
 - This worker's open dashboard sockets are counted here (the consumer's connect and disconnect).
-- With the in-memory channel layer only this worker's sockets can receive a frame: that count is all.
+- With the in-memory channel layer there is one worker, and no fragments (screens_open()).
 - With a shared layer (Redis), a worker with open dashboards keeps a key in the cache (Redis there)
   fresh: set every PRESENCE_REFRESH_S with a PRESENCE_TTL_S expiry, so a worker that dies stops
   counting by itself. Other workers read it at most once per PRESENCE_READ_S (one GET a second, not
@@ -43,12 +43,18 @@ def _shared_layer() -> bool:
 
 
 def screens_open() -> bool:
-    """A dashboard is open on this worker, or (shared layer) on another one, as far as we know."""
+    """A dashboard is open on some worker, as far as we know; always False with the in-memory layer.
+
+    The in-memory layer means one worker: its screens already share one render per push between them
+    (panels.shared_renders), which is cheaper than a render per frame when several frames fall into
+    one push (in-process, 100 cameras at 50 frames/s, 1 dashboard: 9.6 ms of CPU per frame with
+    renders per push, 12.1 ms with fragments per frame). Fragments pay where several workers would
+    each render the same push."""
     global _read_at, _read_value
-    if _local > 0:
-        return True
     if not _shared_layer():
         return False
+    if _local > 0:
+        return True
     now = time.monotonic()
     if now - _read_at >= PRESENCE_READ_S:
         try:

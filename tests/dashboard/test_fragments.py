@@ -126,7 +126,7 @@ def test_an_older_card_than_the_one_shown_is_not_sent(camera_with_key):
 
 
 class Layer:
-    """Records group messages (the in-memory layer's type, so presence counts this worker's screens)."""
+    """Records group messages."""
 
     def __init__(self) -> None:
         self.sent: list[dict] = []
@@ -136,10 +136,15 @@ class Layer:
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_no_screen_open_no_fragment_is_rendered(camera_with_key, monkeypatch):
+@pytest.mark.parametrize("shared_layer", [True, False])
+async def test_fragments_are_rendered_only_while_a_screen_is_open_on_a_shared_layer(camera_with_key, monkeypatch,
+                                                                                    shared_layer):
+    # With the in-memory layer there is one worker, whose screens share one render per push anyway
+    # (cheaper than one per frame when frames come faster than pushes): no fragments there.
     from asgiref.sync import sync_to_async
 
     camera, _ = await sync_to_async(camera_with_key)()
+    monkeypatch.setattr(presence, "_shared_layer", lambda: shared_layer)  # Redis: the cache says who watches
     layer = Layer()
     renders: list[list] = []
     real = fragments.render_frames
@@ -155,7 +160,10 @@ async def test_no_screen_open_no_fragment_is_rendered(camera_with_key, monkeypat
     presence.opened()  # a dashboard socket joined
     watched = await store(8)
     assert await broadcasts.flush_pending(timeout=5) == 0
-    assert renders == [[(camera.pk, watched.pk)]]
     message = layer.sent[-1]
-    assert message["event_id"] == watched.pk and ">8<" in message["fragments"]["card"]["html"]
+    if shared_layer:
+        assert renders == [[(camera.pk, watched.pk)]]
+        assert message["event_id"] == watched.pk and ">8<" in message["fragments"]["card"]["html"]
+    else:
+        assert renders == [] and "fragments" not in message
     presence.closed()
