@@ -91,6 +91,14 @@ class Hub:
         for task in self._tasks:
             task.cancel()
 
+    def retire(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Replaced by a hub on another loop: stop, and leave the group (from the new loop, which runs)."""
+        if not self.loop.is_closed():
+            self.loop.call_soon_threadsafe(self.stop)
+        if self.channel is not None:
+            task = loop.create_task(self.layer.group_discard(self.group, self.channel))
+            task.add_done_callback(lambda done: done.cancelled() or done.exception())  # nothing to report
+
 
 _hubs: dict[str, Hub] = {}
 
@@ -100,7 +108,7 @@ def hub(group: str) -> Hub:
     loop = asyncio.get_running_loop()
     current = _hubs.get(group)
     if current is None or current.loop is not loop:
-        if current is not None and not current.loop.is_closed():
-            current.loop.call_soon_threadsafe(current.stop)
+        if current is not None:
+            current.retire(loop)
         current = _hubs[group] = Hub(group, loop)
     return current
