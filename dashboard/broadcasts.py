@@ -8,9 +8,12 @@ import logging
 import os
 import threading
 from concurrent.futures import Future
+from typing import Any
 
 from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
+
+from dashboard import fragments, presence
 
 logger = logging.getLogger(__name__)
 
@@ -67,16 +70,18 @@ async def flush_pending(timeout: float) -> int:
 
 
 def stock_updated(*, camera_id: int, event_id: int | None) -> None:
-    """Send a small event (ids only); consumers render the partials themselves.
+    """Send a small event (ids) to every open screen; a stored frame's fragments go with it while
+    a dashboard is open anywhere (dashboard/fragments.py, rendered once for every worker's screens).
 
     Inside the server, the send is handed to its event loop and not waited for: waiting held the
     camera's request thread until the busy loop got round to it (half of the persist stage at 8
-    cameras). Elsewhere (management commands, tests without a loop) it is sent synchronously.
+    cameras). A frame with screens to show it goes to this worker's fragment thread first, which
+    renders and then hands the send to the loop: the camera's answer waits for neither. Elsewhere
+    (management commands, tests without a loop) it is sent synchronously, ids only.
     """
     layer = get_channel_layer()
     if layer is None:
         return
-    message = {"type": "stock.updated", "camera_id": camera_id, "event_id": event_id}
     loop = _server_event_loop()
     if loop is None and _server_loop_stopped():
         # Past the shutdown deadline: waiting for the stopped loop would hold this thread (and the
@@ -84,15 +89,40 @@ def stock_updated(*, camera_id: int, event_id: int | None) -> None:
         logger.warning("server stopped: dashboard update for camera %s not sent", camera_id)
         return
     try:
-        if loop is not None:
-            future = asyncio.run_coroutine_threadsafe(layer.group_send(DASHBOARD_GROUP, message), loop)
-            with _pending_lock:
-                _pending.add(future)
-            future.add_done_callback(_sent)
+        if loop is not None and event_id is not None and presence.screens_open():
+            _track(renderer.submit(camera_id, event_id, loop))
+        elif loop is not None:
+            _send_on_loop(camera_id, event_id, None, loop)
         else:
-            async_to_sync(layer.group_send)(DASHBOARD_GROUP, message)
+            async_to_sync(layer.group_send)(DASHBOARD_GROUP, _message(camera_id, event_id, None))
     except Exception:  # a dead Redis must not turn a stored frame into a 500 for the camera
         logger.exception("could not broadcast stock update for camera %s", camera_id)
+
+
+def _message(camera_id: int, event_id: int | None, fragments: dict[str, Any] | None) -> dict[str, Any]:
+    message: dict[str, Any] = {"type": "stock.updated", "camera_id": camera_id, "event_id": event_id}
+    if fragments is not None:
+        message["fragments"] = fragments
+    return message
+
+
+def _send_on_loop(camera_id: int, event_id: int | None, fragments: dict[str, Any] | None,
+                  loop: asyncio.AbstractEventLoop) -> Future:
+    """Hand the group message to the server loop without waiting for it (tracked for the shutdown)."""
+    layer = get_channel_layer()
+    future = asyncio.run_coroutine_threadsafe(
+        layer.group_send(DASHBOARD_GROUP, _message(camera_id, event_id, fragments)), loop)
+    return _track(future)
+
+
+def _track(future: Future) -> Future:
+    with _pending_lock:
+        _pending.add(future)
+    future.add_done_callback(_sent)
+    return future
+
+
+renderer = fragments.Renderer(_send_on_loop)
 
 
 def on_stock_changed(*, camera_id: int, event_id: int | None) -> None:

@@ -19,6 +19,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
 from dashboard import panels
@@ -109,10 +110,25 @@ def camera_context(camera_id: int, viewer: panels.Viewer, *, selected_id: int | 
 def render_live(context: dict[str, Any], *, thresholds: bool) -> str:
     """The live partials, out-of-band (after a frame; with the threshold row after a manager's change)."""
     context = {**context, "oob": True}
+    _event_rows(context)
     parts = [render_to_string(f"{PAGE}#{name}", context) for name in LIVE_PARTIALS]
     if thresholds:
         parts.append(render_to_string(f"{panels.PAGE}#threshold-row", context))
     return "".join(parts)
+
+
+def _event_rows(context: dict[str, Any]) -> None:
+    """Each event row of a push, rendered once and reused by the next pushes (a frame adds one row
+    and drops the oldest; the other 19 do not change) and by every page of the camera whose viewer
+    may do the same (only "Count is wrong" depends on the viewer). Rendering the 20 rows anew was
+    most of a camera page's push (issue 18's profile)."""
+    perms = context.get("perms")
+    may_flag = perms is not None and "detection.flag_count" in perms
+    for index, event in enumerate(context["events"]):
+        row = {"event": event, "card": context["card"], "perms": perms, "oob": True, "forloop": {"first": index == 0}}
+        event.row_html = panels.shared_renders.get(
+            ("camera-row", event.pk, index == 0, may_flag),
+            lambda row=row: mark_safe(render_to_string(f"{PAGE}#camera-event-row", row)))
 
 
 def _context_or_404(request: HttpRequest, slug: str, *, selected_id: int | None = None) -> dict[str, Any]:

@@ -2,15 +2,17 @@
 
 Protocol (htmx-ext-ws on the page):
 - connect: logged-in users with the dashboard role only (else closed with 4401 / 4403); the consumer
-  joins the "dashboard" group and sends a full snapshot (every partial), so a page that reconnects
-  after a restart catches up on whatever it missed.
+  joins the "dashboard" group (through the worker's hub, dashboard/hub.py) and sends a full snapshot
+  (every partial), so a page that reconnects after a restart catches up on whatever it missed.
 - server -> page: HTML whose top-level elements carry ids (and hx-swap-oob); htmx swaps each in place.
 - connect query: the page's view (`status`, `q`, `sort`, `camera`; dashboard/triage.py), so the
   snapshot and every push obey the screen's filter.
 - page -> server: JSON with any of `camera`, `status`, `q`, `sort` when the view changes (the page
   sends what its URL now says); the grid and the activity log come back re-rendered for it. Anything
   else is ignored.
-- group event "stock.updated" {camera_id, event_id}: re-render that camera's partials; a card that
+- group event "stock.updated" {camera_id, event_id, fragments?}: a frame's card, log row and system
+  status rendered once where it was stored (dashboard/fragments.py) are put together on the loop
+  with no query; without them (or when the grid must change) re-render that camera's partials; a card that
   enters or leaves this screen's filter (or moves in its order) re-renders the grid instead. Updates
   are merged per screen: at most one push per DASHBOARD_PUSH_INTERVAL_S, with every camera that
   changed in it (dashboard/pushes.py; panels.updates_html).
@@ -27,7 +29,7 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from dashboard import broadcasts, panels
+from dashboard import broadcasts, panels, presence
 from dashboard import metrics
 from dashboard.broadcasts import DASHBOARD_GROUP
 from dashboard.pushes import CoalescedPushes, Updates
@@ -64,20 +66,23 @@ class DashboardConsumer(CoalescedPushes, AsyncWebsocketConsumer):
         csrf = self.scope.get("cookies", {}).get("csrftoken", "")
         self.viewer: panels.Viewer = await database_sync_to_async(panels.Viewer.of)(user, csrf)
         broadcasts.remember_server_loop(asyncio.get_running_loop())
-        await self.channel_layer.group_add(DASHBOARD_GROUP, self.channel_name)
+        await self.join_updates(DASHBOARD_GROUP)
         self.session_group = scope_session_group(self.scope)
         if self.session_group:
             await self.channel_layer.group_add(self.session_group, self.channel_name)
         await self.accept()
         self.counted = True
         metrics.websocket_opened()
+        presence.opened()  # frames stored from now on come with their fragments
         await self.send(text_data=await self._render(panels.snapshot_html, grid=self.grid))
+        self.start_pushes()
 
     async def disconnect(self, code: int) -> None:
         if getattr(self, "counted", False):
             self.counted = False
             metrics.websocket_closed()
-        await self.channel_layer.group_discard(DASHBOARD_GROUP, self.channel_name)
+            presence.closed()
+        self.leave_updates(DASHBOARD_GROUP)
         if getattr(self, "session_group", None):
             await self.channel_layer.group_discard(self.session_group, self.channel_name)
 
@@ -99,6 +104,10 @@ class DashboardConsumer(CoalescedPushes, AsyncWebsocketConsumer):
     def render_push(self, updates: Updates) -> str:
         """Frames and threshold changes merged since the last push (in a worker thread)."""
         return panels.updates_html(self.viewer, updates=updates, grid=self.grid)
+
+    def push_on_loop(self, updates: Updates) -> str | None:
+        """Frames whose fragments came with them (dashboard/fragments.py): no query, no worker thread."""
+        return panels.fragments_html(updates, grid=self.grid, render=False)
 
     @database_sync_to_async
     def _render(self, build, **kwargs) -> str:

@@ -4,7 +4,9 @@ database_sync_to_async, never on the event loop."""
 
 from __future__ import annotations
 
+import hashlib
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
@@ -14,8 +16,9 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from dashboard import metrics
 from dashboard.pushes import Updates
-from dashboard.triage import DashboardView, LiveGrid
+from dashboard.triage import CardKey, DashboardView, LiveGrid
 from detection.serving.runtime import ModelUnavailable, serving
 from detection.stock import selectors
 
@@ -81,7 +84,7 @@ class SharedRenders:
             self._items.clear()
 
 
-shared_renders = SharedRenders()
+shared_renders = SharedRenders(size=1024)  # camera pages keep 20 rows per camera in it
 
 
 def _shared(camera_id: int, event_id: int | None, *what: Hashable) -> Callable[[Callable[[], T]], T]:
@@ -179,6 +182,7 @@ def render_partial(name: str, context: dict[str, Any], request=None) -> str:
 
 def snapshot_html(viewer: Viewer, *, grid: LiveGrid) -> str:
     """Everything, for a fresh or re-established connection: whatever it missed is replaced."""
+    grid.status_at = time.time()  # before its reads: a frame's status rendered later is newer
     context = {**page_context(viewer, view=grid.view), "oob": True}
     grid.remember(context["cards"])
     grid.log = (context["activity_filter"], tuple(context["activity_cameras"]))
@@ -208,6 +212,10 @@ def updates_html(viewer: Viewer, *, updates: Updates, grid: LiveGrid) -> str:
     if a status changed; the threshold row of each camera whose thresholds changed; the activity log
     once, with every new event of the push highlighted.
     """
+    if (html := fragments_html(updates, grid=grid)) is not None:
+        return html  # every frame came with its fragments: no query, nothing rendered but the counts
+    metrics.push_rendered()
+    grid.status_at = time.time()
     # Parts that read every camera are shared by the newest frame; after a threshold change they
     # are rendered per screen, as a change's own parts are (rare, and the row carries a CSRF token).
     state = _shared_batch(None if updates.changed else updates.newest)
@@ -229,6 +237,7 @@ def updates_html(viewer: Viewer, *, updates: Updates, grid: LiveGrid) -> str:
             event_id = None if camera_id in updates.changed else updates.frames[camera_id]
             parts.append(_shared(camera_id, event_id, "camera-card")(
                 lambda: render_partial("camera-card", {"card": cards[camera_id], "oob": True})))
+            grid.card_events[cards[camera_id].slug] = cards[camera_id].last_event_id or 0
         if status_changed:  # the counts beside each status filter (this screen's own cards)
             choices = grid.view.status_choices(grid.keys.values())
             parts.append(render_partial("triage-status", {"view": grid.view, "status_choices": choices,
@@ -272,3 +281,85 @@ def _cards(updates: Updates) -> dict[int, selectors.CameraCard | None]:
     keys = {camera_id: None if camera_id in updates.changed else (camera_id, updates.frames[camera_id], "card")
             for camera_id in updates.cameras}
     return shared_renders.get_many(keys, lambda camera_ids: selectors.camera_cards_by_id(camera_ids=camera_ids))
+
+
+# --- A stored frame's fragments (dashboard/fragments.py renders them where the frame is stored) ----
+
+
+def card_fragment(card: selectors.CameraCard) -> dict[str, Any]:
+    """A camera card as every screen shows it, with what a screen's grid needs to place it."""
+    key = CardKey.of(card)
+    return {"html": render_partial("camera-card", {"card": card, "oob": True}),
+            "key": [key.slug, key.name, key.location, key.status, key.count], "event": card.last_event_id or 0}
+
+
+def row_fragment(event) -> dict[str, Any]:
+    """An event's activity-log row as a push sends it (new, so highlighted): with its camera column
+    (the log of every camera) and without (the log filtered to its camera)."""
+    slug = event.camera.slug
+    row = lambda log_filter: render_partial(  # noqa: E731
+        "activity-row", {"event": event, "activity_filter": log_filter, "new_event_ids": {event.pk}})
+    return {"slug": slug, "all": row(""), "one": row(slug)}
+
+
+def choices_digest(cameras) -> str:
+    """Which camera links the activity log shows (slug, name of each active camera), in a few bytes."""
+    return hashlib.blake2b(repr(tuple(tuple(pair) for pair in cameras)).encode(), digest_size=8).hexdigest()
+
+
+_new_rows_wrapper: tuple[str, str] | None = None
+
+
+def _new_rows(rows: list[str]) -> str:
+    """The activity-new-rows partial around rows rendered already (its template rendered once)."""
+    global _new_rows_wrapper
+    if _new_rows_wrapper is None:
+        empty = render_partial("activity-new-rows", {"events": []})
+        cut = empty.rindex("\n</template>")
+        _new_rows_wrapper = (empty[:cut], empty[cut:])
+    return _new_rows_wrapper[0] + "".join(rows) + _new_rows_wrapper[1]
+
+
+def fragments_html(updates: Updates, *, grid: LiveGrid, render: bool = True) -> str | None:
+    """A frames-only push put together from the frames' fragments, without a query; None when it
+    cannot be (a frame came without them, a threshold change, the log's cameras changed, a card
+    enters, leaves or moves in this screen's grid): updates_html renders it as before, and `grid` is
+    left as it was. `render` False (on the event loop): also None when the filter's status counts
+    would need rendering."""
+    if updates.changed or updates.bare or updates.status is None or grid.log is None:
+        return None
+    if choices_digest(grid.log[1]) != updates.log_cameras:
+        return None
+    keys, swapped, status_changed = dict(grid.keys), [], False
+    trial = LiveGrid(view=grid.view, keys=keys, shown=grid.shown)
+    for camera_id in updates.cameras:
+        card = updates.cards[camera_id]
+        key = CardKey(*card["key"])
+        if card["event"] < grid.card_events.get(key.slug, 0):
+            continue  # this screen shows a newer card already (two workers' frames out of order)
+        change, moved = trial.after_change(key)
+        if change == "grid":
+            return None
+        status_changed = status_changed or moved
+        if change == "card":
+            swapped.append(card)
+    if status_changed and not render:
+        return None
+    grid.keys = keys
+    parts = []
+    if updates.status["at"] > grid.status_at:  # an older status than the one shown is not sent
+        grid.status_at = updates.status["at"]
+        parts.append(updates.status["html"])
+    for card in swapped:
+        parts.append(card["html"])
+        grid.card_events[card["key"][0]] = card["event"]
+    if status_changed:
+        choices = grid.view.status_choices(grid.keys.values())
+        parts.append(render_partial("triage-status", {"view": grid.view, "status_choices": choices, "oob": True}))
+    shown = {card["key"][0] for card in updates.cards.values()}
+    if not grid.view.camera or grid.view.camera in shown:
+        slug = grid.log[0]
+        rows = [updates.rows[event_id] for event_id in sorted(updates.events, reverse=True)]
+        parts.append(_new_rows([row["one"] for row in rows if row["slug"] == slug] if slug
+                               else [row["all"] for row in rows]))
+    return "".join(parts)

@@ -25,11 +25,12 @@ import logging
 import math
 from dataclasses import dataclass, field
 from time import monotonic
+from typing import Any
 
 from channels.db import database_sync_to_async
 from django.conf import settings
 
-from dashboard import socket_auth
+from dashboard import hub, socket_auth
 
 logger = logging.getLogger(__name__)
 
@@ -43,20 +44,37 @@ class Updates:
     frames: dict[int, int] = field(default_factory=dict)  # camera_id -> its newest event id
     changed: set[int] = field(default_factory=set)  # cameras whose thresholds or zones changed
     events: set[int] = field(default_factory=set)  # every frame's event id (the new activity rows)
+    # A frame's fragments, rendered where it was stored (dashboard/fragments.py): per camera the card
+    # showing the newest event, per event its row, the newest status and its camera links' digest.
+    cards: dict[int, dict[str, Any]] = field(default_factory=dict)
+    rows: dict[int, dict[str, Any]] = field(default_factory=dict)
+    status: dict[str, Any] | None = None
+    log_cameras: str = ""
+    bare: bool = False  # a frame came without fragments: the push is rendered here
 
     @classmethod
-    def one(cls, camera_id: int, event_id: int | None) -> Updates:
+    def one(cls, camera_id: int, event_id: int | None, fragments: dict[str, Any] | None = None) -> Updates:
         updates = cls()
-        updates.add(camera_id, event_id)
+        updates.add(camera_id, event_id, fragments)
         return updates
 
-    def add(self, camera_id: int, event_id: int | None) -> None:
+    def add(self, camera_id: int, event_id: int | None, fragments: dict[str, Any] | None = None) -> None:
         """A "stock.updated" event: a stored frame (event_id) or a threshold/zone change (None)."""
         if event_id is None:
             self.changed.add(camera_id)
             return
         self.frames[camera_id] = max(event_id, self.frames.get(camera_id, event_id))
         self.events.add(event_id)
+        if fragments is None:
+            self.bare = True
+            return
+        card = fragments["card"]
+        if camera_id not in self.cards or card["event"] >= self.cards[camera_id]["event"]:
+            self.cards[camera_id] = card
+        self.rows[event_id] = fragments["row"]
+        status = fragments["status"]
+        if self.status is None or status["at"] >= self.status["at"]:
+            self.status, self.log_cameras = status, fragments["cameras"]
 
     def __bool__(self) -> bool:
         return bool(self.frames or self.changed)
@@ -85,7 +103,8 @@ def _tick(now: float, interval: float) -> float:
 
 
 class CoalescedPushes:
-    """Mixin for an AsyncWebsocketConsumer in the dashboard group: handles "stock.updated".
+    """Mixin for an AsyncWebsocketConsumer in the dashboard group (through the worker's hub,
+    dashboard/hub.py): handles "stock.updated".
 
     Subclasses say which cameras they show (`wants`) and render a batch (`render_push`, synchronous,
     in a worker thread unless `renders_in_thread` is False, i.e. it touches no database).
@@ -100,12 +119,18 @@ class CoalescedPushes:
         self._last_push = -math.inf  # monotonic time the last push was taken from the pending updates
         self._signed_in_at = -math.inf  # monotonic time of the last check that passed
         self._pushes_stopped = False
+        self._pushes_started = False  # updates that arrive before the first message wait for it
 
     def wants(self, camera_id: int) -> bool:
         return True
 
     def render_push(self, updates: Updates) -> str:
         raise NotImplementedError
+
+    def push_on_loop(self, updates: Updates) -> str | None:
+        """The push built on the event loop, without the database (from the frames' fragments), or
+        None: render_push builds it in a worker thread."""
+        return None
 
     async def __call__(self, scope, receive, send) -> None:
         try:
@@ -123,11 +148,29 @@ class CoalescedPushes:
             await super().dispatch(message)
 
     async def stock_updated(self, event: dict) -> None:
-        """A frame was stored or thresholds changed (detection's "stock changed" hook, after commit)."""
-        if self._pushes_stopped or not self.wants(event["camera_id"]):
+        """A "stock.updated" sent to this screen's own channel (the group's come through deliver)."""
+        self.deliver(event)
+
+    def deliver(self, event: dict) -> None:
+        """A frame was stored or thresholds changed (detection's "stock changed" hook, after commit):
+        handed over by the worker's hub (dashboard/hub.py), on the event loop. Only noted here."""
+        if event.get("type") != "stock.updated" or self._pushes_stopped or not self.wants(event["camera_id"]):
             return
-        self._pending.add(event["camera_id"], event.get("event_id"))
-        if self._flusher is None:  # else the running flush (or the next one) takes it
+        self._pending.add(event["camera_id"], event.get("event_id"), event.get("fragments"))
+        if self._flusher is None and self._pushes_started:  # else the running flush (or the next one) takes it
+            self._flusher = asyncio.create_task(self._flush_loop(), name=f"screen-push {self.channel_name}")
+
+    async def join_updates(self, group: str) -> None:
+        """Get the group's updates through this worker's hub; they are pushed after start_pushes()."""
+        await hub.hub(group).join(self)
+
+    def leave_updates(self, group: str) -> None:
+        hub.hub(group).leave(self)
+
+    def start_pushes(self) -> None:
+        """After the screen's first message (its snapshot): what arrived meanwhile is pushed now."""
+        self._pushes_started = True
+        if self._pending and self._flusher is None and not self._pushes_stopped:
             self._flusher = asyncio.create_task(self._flush_loop(), name=f"screen-push {self.channel_name}")
 
     async def _flush_loop(self) -> None:
@@ -148,7 +191,9 @@ class CoalescedPushes:
         started = monotonic()
         recheck = started - self._signed_in_at >= settings.SOCKET_AUTH_RECHECK_S
         try:
-            if recheck or self.renders_in_thread:
+            if not recheck and (text := self.push_on_loop(updates)) is not None:
+                code = None
+            elif recheck or self.renders_in_thread:
                 code, text = await self._check_and_render(updates, recheck)
             else:
                 code, text = None, self.render_push(updates)

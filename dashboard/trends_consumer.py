@@ -1,8 +1,8 @@
 """Sockets about one camera (`/ws/cameras/<slug>/...`), and the trends page's.
 
 CameraSocket holds what they share: the dashboard socket's auth rules and close codes, plus 4404 for
-a camera that does not exist, membership of the dashboard group while open, and merged pushes of
-their own camera's updates only (dashboard/pushes.py). The trends socket
+a camera that does not exist, membership of the dashboard group while open (through the worker's
+hub), and merged pushes of their own camera's updates only (dashboard/pushes.py). The trends socket
 says "this camera changed" (a stored frame or new levels) so a page showing a range that ends now
 fetches its chart data again: small JSON, not HTML, the chart is drawn by the page.
 """
@@ -48,11 +48,12 @@ class CameraSocket(CoalescedPushes, AsyncWebsocketConsumer):
             await self.close(code=code)
             return
         await self.prepare(user)  # before joining the group: no update arrives half-prepared
-        await self.channel_layer.group_add(DASHBOARD_GROUP, self.channel_name)
+        await self.join_updates(DASHBOARD_GROUP)
         self.session_group = scope_session_group(self.scope)
         if self.session_group:
             await self.channel_layer.group_add(self.session_group, self.channel_name)
         await self.opened()
+        self.start_pushes()
 
     async def prepare(self, user) -> None:
         """Per-connection state the handlers need (subclasses)."""
@@ -62,7 +63,7 @@ class CameraSocket(CoalescedPushes, AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         if self.camera_id is not None:
-            await self.channel_layer.group_discard(DASHBOARD_GROUP, self.channel_name)
+            self.leave_updates(DASHBOARD_GROUP)
         if getattr(self, "session_group", None):
             await self.channel_layer.group_discard(self.session_group, self.channel_name)
 

@@ -126,16 +126,22 @@ class LiveGrid:
     # The activity log's camera filter and camera choices as last sent whole; pushes send only new
     # rows while they hold (dashboard/panels.py). None: the next push sends it whole.
     log: tuple[str, tuple[tuple[str, str], ...]] | None = None
+    # Pushes built from frames' fragments (dashboard/fragments.py), which two workers may deliver out
+    # of order: the newest event each card shows, and when the system status shown was rendered.
+    card_events: dict[str, int] = field(default_factory=dict)
+    status_at: float = float("-inf")
 
     def remember(self, cards: list) -> None:
         """After rendering the whole grid from `cards`."""
         self.keys = {card.slug: CardKey.of(card) for card in cards}
         self.shown = tuple(key.slug for key in self.view.order(self.keys.values()))
+        self.card_events = {card.slug: card.last_event_id or 0 for card in cards}
 
     def after_change(self, card) -> tuple[str, bool]:
-        """How to show a changed card: 'grid' (re-render it all), 'card' (swap it in place) or 'none'
-        (this screen does not show it); and whether its status changed (the filter's counts did)."""
-        key = CardKey.of(card)
+        """How to show a changed card (a camera card, or its CardKey): 'grid' (re-render it all),
+        'card' (swap it in place) or 'none' (this screen does not show it); and whether its status
+        changed (the filter's counts did)."""
+        key = card if isinstance(card, CardKey) else CardKey.of(card)
         previous = self.keys.get(key.slug)
         status_changed = previous is not None and previous.status != key.status
         place = lambda k: (self.view.matches(k), self.view.sort_key(k))  # noqa: E731

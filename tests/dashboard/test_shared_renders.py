@@ -183,3 +183,24 @@ def test_a_camera_added_since_the_log_was_sent_brings_the_whole_log(camera_with_
     second = frame_record(camera=camera, result=result(8))
     html = panels.update_html(panels.Viewer(can_manage=False), camera_id=camera.pk, event_id=second.pk, grid=grid)
     assert 'id="activity-log"' not in html and f'id="event-{second.pk}"' in html  # rows again
+
+
+def test_a_camera_page_push_renders_only_its_new_event_row(camera_with_key, monkeypatch):
+    from dashboard import camera as camera_page
+
+    camera, _ = camera_with_key()
+    for count in (3, 5, 7):
+        frame_record(camera=camera, result=result(count))
+    viewer = panels.Viewer(can_manage=False)
+    first = camera_page.render_live(camera_page.camera_context(camera.pk, viewer), thresholds=False)
+    frame_record(camera=camera, result=result(9))
+    rendered = []
+    real = camera_page.render_to_string
+    monkeypatch.setattr(camera_page, "render_to_string",
+                        lambda name, context: rendered.append(name) or real(name, context))
+    cached = camera_page.render_live(camera_page.camera_context(camera.pk, viewer), thresholds=False)
+    # The new row (on top, highlighted) and the row that is no longer on top; the two below are reused.
+    assert rendered.count("dashboard/camera.html#camera-event-row") == 2
+    panels.shared_renders.clear()
+    assert cached == camera_page.render_live(camera_page.camera_context(camera.pk, viewer), thresholds=False)
+    assert cached.count("row-new") == first.count("row-new") == 1 and ">9<" in cached
