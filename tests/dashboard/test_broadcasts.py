@@ -54,3 +54,29 @@ async def test_shutdown_waits_for_broadcasts_handed_to_the_server_loop(monkeypat
     release.set()
     assert await broadcasts.flush_pending(timeout=5) == 0
     assert sends == [{"type": "stock.updated", "camera_id": 1, "event_id": 2}]
+
+
+async def test_with_the_in_memory_layer_a_frame_nobody_watches_is_not_sent(monkeypatch) -> None:
+    # One worker, no screen open: the frame's update goes nowhere, so it is not handed to the loop.
+    from channels.layers import InMemoryChannelLayer
+
+    layer = InMemoryChannelLayer()
+    sends: list[dict] = []
+    original = layer.group_send
+
+    async def group_send(group: str, message: dict) -> None:
+        sends.append(message)
+        await original(group, message)
+
+    monkeypatch.setattr(layer, "group_send", group_send)
+    monkeypatch.setattr(broadcasts, "get_channel_layer", lambda: layer)
+    monkeypatch.setattr(broadcasts, "_consumer_loop", asyncio.get_running_loop())
+    await asyncio.to_thread(broadcasts.stock_updated, camera_id=1, event_id=2)
+    assert await broadcasts.flush_pending(timeout=5) == 0
+    assert sends == []
+
+    screen = await layer.new_channel()
+    await layer.group_add(broadcasts.DASHBOARD_GROUP, screen)
+    await asyncio.to_thread(broadcasts.stock_updated, camera_id=1, event_id=3)
+    assert await broadcasts.flush_pending(timeout=5) == 0
+    assert (await layer.receive(screen))["event_id"] == 3
