@@ -52,7 +52,8 @@ def device_key_authenticate(raw_key: str) -> DeviceKey | None:
 
 @dataclass(frozen=True)
 class _KeyStatement:
-    """"The usable key with this prefix, with its camera": the ORM's SQL and how its row becomes objects."""
+    """The statement "the usable key with this prefix, with its camera": the ORM's SQL and how its row
+    becomes objects."""
 
     sql: str
     params: tuple[Any, ...]
@@ -69,8 +70,9 @@ _PREFIX_MARK = "prefix-" + secrets.token_hex(16)  # stands for the prefix when t
 @functools.cache
 def _key_statement(alias: str) -> _KeyStatement:
     """Made once per database: every frame is authenticated, and building this query with the ORM
-    (filter, join, compile) was about 0.5 ms of a frame's CPU (issue 18, py-spy); only the prefix
-    changes. The queryset is compiled once, with a marker where the prefix goes."""
+    (filter, join, compile) took 0.34 ms of CPU per call, 0.035 ms this way (issue 18, in-process,
+    2,000 calls); only the prefix changes. The queryset is compiled once, with a marker where the
+    prefix goes."""
     queryset = DeviceKey.objects.usable().select_related("camera").filter(prefix=_PREFIX_MARK).order_by("pk")[:1]
     compiler = queryset.query.get_compiler(alias)
     sql, params = compiler.as_sql()
