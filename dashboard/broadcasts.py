@@ -13,7 +13,7 @@ from typing import Any
 from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 
-from dashboard import fragments, presence
+from dashboard import fragments, hub, presence
 
 logger = logging.getLogger(__name__)
 
@@ -100,11 +100,11 @@ def stock_updated(*, camera_id: int, event_id: int | None) -> None:
 
 
 def _nobody_listens(layer) -> bool:
-    """The in-memory layer (one worker) knows its group: with no screen in it, nobody is told. The
-    hand-off to the loop and the send were a tenth of a worker's GIL-held time per frame in a py-spy
-    profile (one worker, 20 cameras, no screen open). A screen that joins later takes its snapshot
-    from the database."""
-    return isinstance(layer, InMemoryChannelLayer) and not layer.groups.get(DASHBOARD_GROUP)
+    """With the in-memory layer (one worker) every screen listens through this worker's hub: with
+    none open, nobody is told. The hand-off to the loop and the send were a tenth of a worker's
+    GIL-held time per frame in a py-spy profile (one worker, 20 cameras, no screen open). A screen
+    that opens later takes its snapshot from the database."""
+    return isinstance(layer, InMemoryChannelLayer) and not hub.has_screens(DASHBOARD_GROUP)
 
 
 def _message(camera_id: int, event_id: int | None, fragments: dict[str, Any] | None) -> dict[str, Any]:

@@ -103,6 +103,13 @@ class Hub:
 _hubs: dict[str, Hub] = {}
 
 
+def has_screens(group: str) -> bool:
+    """Whether a screen of this worker takes `group`'s messages now (any thread may ask). The hub's
+    channel stays in the group when its last screen leaves, so the group's members do not say it."""
+    current = _hubs.get(group)
+    return current is not None and bool(current.screens)
+
+
 def hub(group: str) -> Hub:
     """This event loop's hub for `group` (a new one when the loop changed: tests, a restarted server)."""
     loop = asyncio.get_running_loop()

@@ -57,8 +57,11 @@ async def test_shutdown_waits_for_broadcasts_handed_to_the_server_loop(monkeypat
 
 
 async def test_with_the_in_memory_layer_a_frame_nobody_watches_is_not_sent(monkeypatch) -> None:
-    # One worker, no screen open: the frame's update goes nowhere, so it is not handed to the loop.
+    # One worker: its screens listen through its hub. With none open (also after the last one left,
+    # when the hub's channel is still in the group) a frame's update is not handed to the loop.
     from channels.layers import InMemoryChannelLayer
+
+    from dashboard import hub
 
     layer = InMemoryChannelLayer()
     sends: list[dict] = []
@@ -68,15 +71,37 @@ async def test_with_the_in_memory_layer_a_frame_nobody_watches_is_not_sent(monke
         sends.append(message)
         await original(group, message)
 
+    class Screen:
+        def __init__(self) -> None:
+            self.got: list[dict] = []
+
+        def deliver(self, message: dict) -> None:
+            self.got.append(message)
+
     monkeypatch.setattr(layer, "group_send", group_send)
     monkeypatch.setattr(broadcasts, "get_channel_layer", lambda: layer)
+    monkeypatch.setattr(hub, "get_channel_layer", lambda: layer)
     monkeypatch.setattr(broadcasts, "_consumer_loop", asyncio.get_running_loop())
     await asyncio.to_thread(broadcasts.stock_updated, camera_id=1, event_id=2)
     assert await broadcasts.flush_pending(timeout=5) == 0
     assert sends == []
 
-    screen = await layer.new_channel()
-    await layer.group_add(broadcasts.DASHBOARD_GROUP, screen)
-    await asyncio.to_thread(broadcasts.stock_updated, camera_id=1, event_id=3)
-    assert await broadcasts.flush_pending(timeout=5) == 0
-    assert (await layer.receive(screen))["event_id"] == 3
+    screen, listener = Screen(), hub.hub(broadcasts.DASHBOARD_GROUP)
+    try:
+        await listener.join(screen)
+        await asyncio.to_thread(broadcasts.stock_updated, camera_id=1, event_id=3)
+        assert await broadcasts.flush_pending(timeout=5) == 0
+        for _ in range(100):
+            if screen.got:
+                break
+            await asyncio.sleep(0.01)
+        assert [message["event_id"] for message in screen.got] == [3]
+
+        listener.leave(screen)
+        assert layer.groups.get(broadcasts.DASHBOARD_GROUP)  # the hub's channel is still a member
+        await asyncio.to_thread(broadcasts.stock_updated, camera_id=1, event_id=4)
+        assert await broadcasts.flush_pending(timeout=5) == 0
+        assert [message["event_id"] for message in sends] == [3]
+    finally:
+        listener.stop()
+        hub._hubs.pop(broadcasts.DASHBOARD_GROUP, None)
