@@ -10,7 +10,8 @@ from 259 to 350 MB.
 So the worker asks for ``MALLOC_ARENAS`` (default 2) arenas at start-up, before any of its threads
 exist, unless glibc's own ``MALLOC_ARENA_MAX`` is set (it then rules), and gives the free pages of
 its heaps back every ``MALLOC_TRIM_INTERVAL_S`` (``malloc_trim``). Elsewhere than glibc (musl,
-macOS) both do nothing. A SQLite worker also keeps PostgreSQL's driver out (foreign_drivers_skip).
+macOS) both do nothing. A SQLite worker also keeps PostgreSQL's driver out (foreign_drivers_skip),
+and libraries' optional imports it never uses (optional_imports_skip).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
+import importlib
 import logging
 import os
 import sys
@@ -110,3 +112,35 @@ def foreign_drivers_skip(engine: str) -> list[str]:
     for name in skipped:
         sys.modules[name] = None  # type: ignore[assignment]
     return skipped
+
+
+# Libraries that import an optional package when it is installed, for something a worker never does.
+# DRF's compat imports requests for its test client (rest_framework.test.RequestsClient): requests with
+# its charset detection is 4.3 MB of every worker's memory, measured (README "Performance"). Our own
+# users of requests (a camera pull, a manager's "Test connection") import it when they run.
+OPTIONAL_IMPORTS = {"rest_framework.compat": ("requests",)}
+
+
+def optional_imports_skip() -> list[str]:
+    """Import each module of OPTIONAL_IMPORTS with its optional packages hidden; returns the modules.
+
+    The module's ``try: import x / except ImportError`` then takes the fallback, as if the package were
+    not installed; the packages stay importable afterwards for any code that needs them. A module
+    already imported is left as it is. Call before Django is set up; only the server calls this
+    (inventory_monitor/asgi.py).
+    """
+    done = []
+    for module, packages in OPTIONAL_IMPORTS.items():
+        if module in sys.modules:
+            continue
+        hidden = [name for name in packages if name not in sys.modules]
+        for name in hidden:
+            sys.modules[name] = None  # type: ignore[assignment]
+        try:
+            importlib.import_module(module)
+        finally:
+            for name in hidden:
+                if name in sys.modules and sys.modules[name] is None:
+                    del sys.modules[name]
+        done.append(module)
+    return done

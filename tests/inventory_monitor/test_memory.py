@@ -63,12 +63,14 @@ import inventory_monitor.asgi  # noqa: F401
 from rest_framework import compat
 from django.test import Client
 answer = Client(HTTP_HOST="127.0.0.1").get("/api/schema/")
-print(json.dumps({"psycopg": "psycopg" in sys.modules and sys.modules["psycopg"] is not None,
-                  "drf_postgres": compat.postgres_fields is not None, "status": answer.status_code}))
+loaded = {name: name in sys.modules and sys.modules[name] is not None for name in ("psycopg", "requests")}
+import requests  # what a camera pull does when it first runs: the package is still there
+print(json.dumps({**loaded, "drf_postgres": compat.postgres_fields is not None, "drf_requests": compat.requests is not None,
+                  "requests_later": requests.Session is not None, "status": answer.status_code}))
 """
 
 
-def test_a_sqlite_worker_does_not_load_the_postgresql_driver(tmp_path):
+def test_a_sqlite_worker_loads_neither_the_postgresql_driver_nor_requests(tmp_path):
     import json
 
     env = {**os.environ, "SQLITE_PATH": str(tmp_path / "db.sqlite3"), "DETECTOR_PRELOAD": "0", "DEBUG": "1",
@@ -77,8 +79,27 @@ def test_a_sqlite_worker_does_not_load_the_postgresql_driver(tmp_path):
     env.pop("DATABASE_URL", None)
     out = subprocess.run([sys.executable, "-c", WORKER], env=env, capture_output=True, text=True, check=True,
                          cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
-    assert json.loads(out.stdout.strip().splitlines()[-1]) == {"psycopg": False, "drf_postgres": False,
-                                                                "status": 200}
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == {
+        "psycopg": False, "drf_postgres": False, "requests": False, "drf_requests": False, "requests_later": True,
+        "status": 200}
+
+
+def test_a_skipped_optional_import_stays_importable(monkeypatch):
+    from inventory_monitor import memory
+
+    module = "tests.inventory_monitor.optional_import_probe"
+    monkeypatch.setitem(memory.OPTIONAL_IMPORTS, module, ("csv",))
+    monkeypatch.delitem(sys.modules, module, raising=False)
+    monkeypatch.delitem(sys.modules, "csv", raising=False)
+    try:
+        assert module in memory.optional_imports_skip()
+        assert sys.modules[module].csv is None  # the library took its fallback
+        import csv
+
+        assert csv.reader is not None  # and everybody else still gets the package
+        assert memory.optional_imports_skip() == []  # already imported: left alone
+    finally:
+        sys.modules.pop(module, None)
 
 
 def test_other_engines_keep_their_drivers():
