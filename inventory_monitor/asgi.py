@@ -8,6 +8,7 @@ from django.conf import settings  # noqa: E402
 
 from inventory_monitor.memory import (  # noqa: E402
     before_trim,
+    deferred_imports,
     foreign_drivers_skip,
     malloc_arenas_limit,
     optional_imports_skip,
@@ -24,6 +25,8 @@ from inventory_monitor.asgi_handler import get_asgi_application  # noqa: E402
 # Django must be set up before anything imports models (the consumers do). Our views are all sync:
 # the handler runs the middleware chain and the view in one hop to the request thread (asgi_handler.py).
 django_asgi_app = get_asgi_application()
+# Before the URLs load: django.test (3.4 MB) only once the API schema is first generated.
+deferred_imports()
 
 # Before any thread of ours starts: a worker's memory should not grow with its thread count.
 malloc_arenas_limit(settings.MALLOC_ARENAS)

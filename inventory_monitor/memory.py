@@ -11,7 +11,8 @@ So the worker asks for ``MALLOC_ARENAS`` (default 2) arenas at start-up, before 
 exist, unless glibc's own ``MALLOC_ARENA_MAX`` is set (it then rules), and gives the free pages of
 its heaps back every ``MALLOC_TRIM_INTERVAL_S`` (``malloc_trim``). Elsewhere than glibc (musl,
 macOS) both do nothing. A SQLite worker also keeps PostgreSQL's driver out (foreign_drivers_skip),
-and libraries' optional imports it never uses (optional_imports_skip).
+and libraries' optional imports it never uses (optional_imports_skip), and imports a library makes
+for a class it only uses now and then when that class is first used (deferred_imports).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import importlib
 import logging
 import os
 import sys
+import types
 from collections.abc import Callable
 
 from detection.background import PeriodicThread
@@ -142,5 +144,45 @@ def optional_imports_skip() -> list[str]:
             for name in hidden:
                 if name in sys.modules and sys.modules[name] is None:
                     del sys.modules[name]
+        done.append(module)
+    return done
+
+
+# A library that imports a heavy module at import time for one class it instantiates only now and
+# then: drf-spectacular's plumbing imports rest_framework.test, and with it django.test (3.4 MB of
+# every worker, measured), for the APIRequestFactory it builds when it generates the schema.
+DEFERRED_IMPORTS = {"drf_spectacular.plumbing": ("rest_framework.test", "APIRequestFactory")}
+
+
+def _deferred_class(module: str, name: str) -> type:
+    """A stand-in for ``module.name`` that imports ``module`` when instantiated and returns the real thing."""
+
+    def __new__(cls, *args, **kwargs):
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+    return type(name, (), {"__new__": __new__, "__module__": __name__, "__doc__": f"{module}.{name}, imported when used."})
+
+
+def deferred_imports() -> list[str]:
+    """Import each module of DEFERRED_IMPORTS with a stand-in for the class it takes from the heavy
+    module (_deferred_class); returns the modules imported so.
+
+    Only for a class the importing module just instantiates (no subclass, no isinstance). The
+    heavy module itself stays importable as usual, and is imported by the stand-in's first use.
+    A module already imported is left as it is. Call after Django is set up, before the URLs are
+    loaded; only the server calls this (inventory_monitor/asgi.py).
+    """
+    done = []
+    for module, (heavy, name) in DEFERRED_IMPORTS.items():
+        if module in sys.modules or heavy in sys.modules:
+            continue
+        stand_in = types.ModuleType(heavy, f"Stand-in for {heavy} while {module} is imported.")
+        setattr(stand_in, name, _deferred_class(heavy, name))
+        sys.modules[heavy] = stand_in
+        try:
+            importlib.import_module(module)
+        finally:
+            if sys.modules.get(heavy) is stand_in:
+                del sys.modules[heavy]
         done.append(module)
     return done

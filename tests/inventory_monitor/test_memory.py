@@ -60,17 +60,17 @@ def test_it_leaves_glibc_alone_when_malloc_arena_max_is_set_or_the_limit_is_0(mo
 WORKER = """
 import json, sys
 import inventory_monitor.asgi  # noqa: F401
+loaded = {name: name in sys.modules and sys.modules[name] is not None for name in ("psycopg", "requests", "django.test")}
 from rest_framework import compat
 from django.test import Client
-answer = Client(HTTP_HOST="127.0.0.1").get("/api/schema/")
-loaded = {name: name in sys.modules and sys.modules[name] is not None for name in ("psycopg", "requests")}
+answer = Client(HTTP_HOST="127.0.0.1").get("/api/schema/")  # drf-spectacular builds its mock requests
 import requests  # what a camera pull does when it first runs: the package is still there
 print(json.dumps({**loaded, "drf_postgres": compat.postgres_fields is not None, "drf_requests": compat.requests is not None,
                   "requests_later": requests.Session is not None, "status": answer.status_code}))
 """
 
 
-def test_a_sqlite_worker_loads_neither_the_postgresql_driver_nor_requests(tmp_path):
+def test_a_sqlite_worker_loads_neither_the_postgresql_driver_nor_requests_nor_django_test(tmp_path):
     import json
 
     env = {**os.environ, "SQLITE_PATH": str(tmp_path / "db.sqlite3"), "DETECTOR_PRELOAD": "0", "DEBUG": "1",
@@ -81,7 +81,7 @@ def test_a_sqlite_worker_loads_neither_the_postgresql_driver_nor_requests(tmp_pa
                          cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
     assert json.loads(out.stdout.strip().splitlines()[-1]) == {
         "psycopg": False, "drf_postgres": False, "requests": False, "drf_requests": False, "requests_later": True,
-        "status": 200}
+        "django.test": False, "status": 200}
 
 
 def test_a_skipped_optional_import_stays_importable(monkeypatch):
@@ -98,6 +98,25 @@ def test_a_skipped_optional_import_stays_importable(monkeypatch):
 
         assert csv.reader is not None  # and everybody else still gets the package
         assert memory.optional_imports_skip() == []  # already imported: left alone
+    finally:
+        sys.modules.pop(module, None)
+
+
+def test_a_deferred_class_is_imported_when_first_used(monkeypatch):
+    from inventory_monitor import memory
+
+    module = "tests.inventory_monitor.deferred_import_probe"
+    monkeypatch.setitem(memory.DEFERRED_IMPORTS, module, ("fractions", "Fraction"))
+    monkeypatch.delitem(sys.modules, module, raising=False)
+    monkeypatch.delitem(sys.modules, "fractions", raising=False)
+    try:
+        assert module in memory.deferred_imports()
+        assert "fractions" not in sys.modules  # the library imported, the heavy module did not
+        half = sys.modules[module].half()
+        import fractions
+
+        assert isinstance(half, fractions.Fraction) and half == fractions.Fraction(1, 2)
+        assert memory.deferred_imports() == []  # already imported: left alone
     finally:
         sys.modules.pop(module, None)
 
