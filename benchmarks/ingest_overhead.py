@@ -14,7 +14,7 @@ multipart, decode, checks, storage, the transaction, history, the broadcast hand
 but Twisted's HTTP parsing), and reports CPU time, which other jobs on the box inflate far less
 than wall time:
 
-- process CPU per frame (all threads: getrusage),
+- process CPU per frame (all threads: getrusage), and the kernel's share of it (system time),
 - of which ONNX Runtime's ``session.run`` (thread CPU time around each call; DETECTOR_THREADS=1
   runs it on the calling thread), and the rest: **the server's own CPU per frame**,
 - the Server-Timing stages (wall ms, p50).
@@ -242,6 +242,11 @@ def _cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _system_s() -> float:
+    """The kernel's share (file and WAL writes, fsync, frame deletions, futex wake-ups)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_stime
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.ingest_overhead", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -298,12 +303,12 @@ def main(argv: list[str] | None = None) -> int:
         warm = drive(args.warmup)
         loop.run_until_complete(_drain(sockets, dashboards, warm))
         timed.cpu_s = 0.0
-        cpu0, wall0 = _cpu_s(), time.perf_counter()
+        cpu0, system0, wall0 = _cpu_s(), _system_s(), time.perf_counter()
         results = drive(args.frames)
         wall = time.perf_counter() - wall0
         # Renders still under way belong to these frames: the CPU window closes after the last push.
         pushes = loop.run_until_complete(_drain(sockets, dashboards, results))
-        cpu = _cpu_s() - cpu0
+        cpu, system = _cpu_s() - cpu0, _system_s() - system0
         if sockets:
             print(f"screens: {dashboards} dashboard(s) + {camera_pages} camera page(s), {pushes} pushes received "
                   f"({pushes / max(1, len(sockets)):.1f} per screen for {len(results)} frames)")
@@ -320,6 +325,7 @@ def main(argv: list[str] | None = None) -> int:
               f"load average {os.getloadavg()[0]:.2f}")
         print(f"CPU per frame: process {per_frame:.2f} ms, ONNX run {onnx:.2f} ms, "
               f"server's own {per_frame - onnx:.2f} ms  (wall {wall * 1000 / max(1, len(results)):.1f} ms/frame)")
+        print(f"  of the process CPU, in the kernel: {system * 1000 / max(1, len(ok)):.2f} ms per frame")
         names = sorted({name for stages in ok for name in stages}, key=lambda n: list(ok[0]).index(n)
                        if ok and n in ok[0] else 99)
         print("stages p50 ms: " + "  ".join(

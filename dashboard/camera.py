@@ -87,13 +87,12 @@ def history_bars(events: list[DetectionEvent], target: int) -> dict[str, Any]:
 def camera_context(camera_id: int, viewer: panels.Viewer, *, selected_id: int | None = None, user=None,
                    ) -> dict[str, Any] | None:
     """Everything the page's partials need, or None when the camera is gone or inactive."""
-    card = selectors.camera_card(camera_id=camera_id)
-    if card is None:
+    found = selectors.camera_page_data(camera_id=camera_id)
+    if found is None:
         return None
-    events = selectors.camera_events(camera_id=camera_id)
+    card, events, zones = found
     for event in events:
         event.camera = card.camera  # the image URLs need the slug; no query per row
-    zones = selectors.camera_zones(camera_id=camera_id)
     selected = next((event for event in events if event.pk == selected_id), None) if selected_id else None
     context = {
         "card": card, "events": events, "zones": zones, "zone_points": zone_points(zones),

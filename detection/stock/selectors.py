@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.conf import settings
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
@@ -206,15 +207,24 @@ __all__ = [
 ]
 
 
-def camera_events(*, camera_id: int, limit: int = 20) -> list[DetectionEvent]:
-    """One camera's kept events (with their boxes and frame names), newest first."""
-    return list(DetectionEvent.objects.filter(camera_id=camera_id).order_by("-id")[:limit])
+def camera_page_data(*, camera_id: int, limit: int = 20, now: datetime | None = None,
+                     ) -> tuple[CameraCard, list[DetectionEvent], list] | None:
+    """One active camera's card, its ``limit`` newest events (with their boxes and frame names) and its
+    counting zones, or None when it is gone or inactive: what its page's live partials show.
+
+    Two queries, where the card, the events and the zones read apart took four: the card's trend comes
+    from the same read of the log (every kept event: at most ACTIVITY_LOG_SIZE, as the card's
+    prefetch reads) and the zones from the state row the card joins. A camera page pushes this after
+    each of its camera's frames (dashboard/camera_consumer.py).
+    """
+    camera = _active_cameras().select_related(*CARD_RELATIONS).filter(pk=camera_id).first()
+    if camera is None:
+        return None
+    kept = list(DetectionEvent.objects.filter(camera_id=camera_id).order_by("-id")[:max(limit, settings.ACTIVITY_LOG_SIZE)])
+    camera.recent_events = kept
+    state = camera.stock if _has_stock(camera) else None
+    return _card(camera, now or timezone.now()), kept[:limit], (state.zones if state is not None else None) or []
 
 
 def camera_event(*, camera_id: int, event_id: int) -> DetectionEvent | None:
     return DetectionEvent.objects.filter(camera_id=camera_id, pk=event_id).first()
-
-
-def camera_zones(*, camera_id: int) -> list:
-    """The camera's counting zones ([] = the whole frame)."""
-    return StockState.objects.filter(camera_id=camera_id).values_list("zones", flat=True).first() or []

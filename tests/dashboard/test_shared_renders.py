@@ -204,3 +204,27 @@ def test_a_camera_page_push_renders_only_its_new_event_row(camera_with_key, monk
     panels.shared_renders.clear()
     assert cached == camera_page.render_live(camera_page.camera_context(camera.pk, viewer), thresholds=False)
     assert cached.count("row-new") == first.count("row-new") == 1 and ">9<" in cached
+
+
+def test_a_camera_page_push_reads_the_camera_in_two_queries(camera_with_key, django_assert_num_queries, settings):
+    # The card, the events and the zones all come from two reads (it was four: the card's own prefetch
+    # of the log, the events again, the state again for its zones).
+    from dashboard import camera as camera_page
+    from detection.stock.services import stock_zones_update
+
+    settings.ACTIVITY_LOG_SIZE = 25
+    camera, _ = camera_with_key()
+    zone = [[0.0, 0.0], [0.5, 0.0], [0.5, 1.0], [0.0, 1.0]]
+    stock_zones_update(camera=camera, zones=[zone])
+    for count in range(1, 24):
+        frame_record(camera=camera, result=result(count % 9))
+    with django_assert_num_queries(2):
+        context = camera_page.camera_context(camera.pk, panels.Viewer(can_manage=False))
+    assert [event.raw_count for event in context["events"]][:3] == [23 % 9, 22 % 9, 21 % 9]
+    assert len(context["events"]) == 20  # the page's rows
+    assert len(context["card"].trend) == 23  # the card's trend: every kept event, as on the dashboard
+    assert context["card"].trend == [event.raw_count for event in reversed(
+        list(camera.events.order_by("-id")))] and context["zones"] == [zone]
+    camera.is_active = False
+    camera.save(update_fields=["is_active"])
+    assert camera_page.camera_context(camera.pk, panels.Viewer(can_manage=False)) is None
