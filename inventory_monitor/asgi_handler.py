@@ -98,14 +98,14 @@ class RequestLanes:
             lanes, self._free = self._free, []
             self._idle_since.clear()
         for lane in lanes:
-            lane.submit(_close_connections)
-            lane.shutdown(wait=True)
+            _end(lane, wait=True)
 
 
-def _end(lane: ThreadPoolExecutor) -> None:
-    """The lane closes its database connection (after anything still queued on it) and ends."""
+def _end(lane: ThreadPoolExecutor, *, wait: bool = False) -> None:
+    """The lane closes its database connection (after anything still queued on it) and ends
+    (``wait``: this returns once it has)."""
     lane.submit(_close_connections)
-    lane.shutdown(wait=False)
+    lane.shutdown(wait=wait)
 
 
 class SyncViewsASGIHandler(ASGIHandler):
